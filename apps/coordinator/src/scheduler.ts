@@ -1,0 +1,107 @@
+import type { Executor } from './executor.js';
+import type { RunStore } from './store.js';
+import type { Unit, UnitResult } from './units.js';
+
+export type UnitState = 'cached' | 'done' | 'failed' | 'skipped' | 'cancelled';
+
+export interface UnitStatus {
+  unit: Unit;
+  state: UnitState;
+  result: UnitResult | null;
+  resultPath: string | null;
+  attempts: number;
+  error: string | null;
+}
+
+export interface ScheduleOptions {
+  executor: Executor;
+  store: RunStore;
+  /** Extra attempts after a unit's first failure (a thrown error or a dead worker). */
+  retries: number;
+  /** Per-attempt time limit; a unit over it is aborted (its worker is terminated) and retried. */
+  unitTimeoutMs?: number;
+  /** Stops scheduling new units when aborted; running ones finish and are kept. */
+  signal?: AbortSignal;
+  onUpdate?: (status: UnitStatus, counts: Record<UnitState | 'running' | 'pending', number>) => void;
+}
+
+/**
+ * Runs units in dependency order. Finished results are read from the store instead of recomputed;
+ * each new result is written as soon as it arrives, so a crash loses only the units in flight.
+ */
+export async function runUnits(units: Unit[], options: ScheduleOptions): Promise<Map<string, UnitStatus>> {
+  const { executor, store, retries } = options;
+  const statuses = new Map<string, UnitStatus>();
+  const waiting = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+
+  const counts = () => {
+    const c = { cached: 0, done: 0, failed: 0, skipped: 0, cancelled: 0, running: running.size, pending: waiting.size };
+    for (const s of statuses.values()) if (!waiting.has(s.unit.key) && !running.has(s.unit.key)) c[s.state]++;
+    return c;
+  };
+  const update = (status: UnitStatus) => options.onUpdate?.(status, counts());
+
+  for (const unit of units) {
+    if (statuses.has(unit.key)) continue; // the same work asked for twice is done once
+    const cached = await store.read(unit.key);
+    statuses.set(unit.key, { unit, state: cached ? 'cached' : 'skipped', result: cached, resultPath: cached ? store.resultPath(unit.key) : null, attempts: 0, error: null });
+    if (!cached) waiting.add(unit.key);
+  }
+
+  const succeeded = (key: string) => ['cached', 'done'].includes(statuses.get(key)?.state ?? '');
+  const failedDependency = (unit: Unit) =>
+    unit.dependsOn.find((d) => {
+      const dependency = statuses.get(d);
+      return !dependency || (['failed', 'skipped', 'cancelled'].includes(dependency.state) && !waiting.has(d) && !running.has(d));
+    });
+
+  const attempt = (status: UnitStatus): Promise<void> => {
+    const { unit } = status;
+    status.attempts++;
+    const signal = options.unitTimeoutMs ? AbortSignal.timeout(options.unitTimeoutMs) : undefined;
+    return executor.run(unit, signal).then(
+      async (output) => {
+        const result: UnitResult = { ...output, key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, finishedAt: new Date().toISOString(), attempts: status.attempts };
+        status.resultPath = await store.write(result);
+        status.result = result;
+        status.state = 'done';
+        status.error = null;
+      },
+      (error: unknown) => {
+        status.error = error instanceof Error ? error.message : String(error);
+        status.state = status.attempts <= retries ? 'skipped' : 'failed';
+      },
+    );
+  };
+
+  while (waiting.size > 0 || running.size > 0) {
+    for (const key of [...waiting]) {
+      const status = statuses.get(key)!;
+      const broken = failedDependency(status.unit);
+      if (broken) {
+        waiting.delete(key);
+        status.state = 'skipped';
+        status.error = `dependency ${broken} did not finish`;
+        update(status);
+      } else if (options.signal?.aborted) {
+        waiting.delete(key);
+        status.state = 'cancelled';
+        status.error = 'sweep interrupted before this unit started';
+        update(status);
+      } else if (status.unit.dependsOn.every(succeeded)) {
+        waiting.delete(key);
+        running.set(key, attempt(status));
+        update(status);
+      }
+    }
+    if (running.size === 0) continue;
+    const finishedKey = await Promise.race([...running].map(([key, promise]) => promise.then(() => key)));
+    running.delete(finishedKey);
+    const status = statuses.get(finishedKey)!;
+    // A failed attempt with retries left goes back in the queue.
+    if (status.state === 'skipped' && status.attempts <= retries) waiting.add(finishedKey);
+    update(status);
+  }
+  return statuses;
+}

@@ -1,0 +1,51 @@
+import { BroadcastChannel } from 'node:worker_threads';
+import Piscina from 'piscina';
+import { isBackendName, selectBackend } from '@advx/models';
+import { decode, encode } from './codec.js';
+import type { SharedDataset } from './shared-data.js';
+import type { Unit } from './units.js';
+import { runUnit, type ProgressEvent, type WorkerContext } from './work.js';
+
+/** Piscina worker: one tfjs engine per thread, initialised once and reused for every unit it runs. */
+export interface WorkerData {
+  backend: string;
+  dataset: SharedDataset;
+  runsDir: string;
+  progressChannel: string;
+}
+
+const data = Piscina.workerData as WorkerData;
+const channel = new BroadcastChannel(data.progressChannel);
+// Progress is best-effort; a worker that exits must not be kept alive by its channel.
+channel.unref();
+
+const ready: Promise<WorkerContext> = (async () => {
+  const requested = data.backend;
+  if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
+  const info = await selectBackend(requested);
+  return {
+    backend: info.name,
+    dataset: data.dataset,
+    runsDir: data.runsDir,
+    progress: (event: ProgressEvent) => channel.postMessage(event),
+  };
+})();
+
+/** Test hook for fault injection: ADVX_FAULT="exit:<role>" kills the thread while running that role. */
+function injectFault(unit: Unit): void {
+  const fault = process.env.ADVX_FAULT;
+  if (!fault) return;
+  const [kind, role] = fault.split(':');
+  if (role !== unit.role) return;
+  if (kind === 'exit') process.exit(70);
+  if (kind === 'throw') throw new Error(`injected fault in ${unit.role}`);
+}
+
+export default async function run(message: Uint8Array): Promise<unknown> {
+  const context = await ready;
+  const unit = decode<Unit>(message);
+  injectFault(unit);
+  const output = await runUnit(context, unit);
+  const bytes = encode(output);
+  return Piscina.move(bytes.buffer as ArrayBuffer);
+}

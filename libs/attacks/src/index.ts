@@ -1,0 +1,4 @@
+export type { AttackTarget, LinfOptions, LossFn, ScoresFn, TargetsFn } from './types.js';
+export { fgsm } from './fgsm.js';
+export { bim, pgd, type IterativeOptions, type PgdOptions } from './iterative.js';
+export { attackLabels, lossGradient, linfStep, projectLinf, clipToRange } from './gradient.js';

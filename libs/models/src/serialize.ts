@@ -1,0 +1,56 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Rng } from '@advx/data';
+import { Classifier } from './classifier.js';
+import type { ModelSpec } from './spec.js';
+
+/**
+ * Models are stored in the TensorFlow.js artifact layout — `model.json` with a `weightsManifest`
+ * plus `weights.bin` — so tfjs tooling can read the weights; our ModelSpec rides in
+ * `userDefinedMetadata` to rebuild the graph.
+ */
+interface StoredModel {
+  format: 'advx-classifier';
+  generatedBy: string;
+  userDefinedMetadata: { spec: ModelSpec; inputSize: number; numClasses: number };
+  weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
+}
+
+export async function saveModel(model: Classifier, directory: string, numClasses: number): Promise<void> {
+  const named: tf.NamedTensorMap = Object.fromEntries(model.namedVariables);
+  const { data, specs } = await tf.io.encodeWeights(named);
+  const stored: StoredModel = {
+    format: 'advx-classifier',
+    generatedBy: `advx, TensorFlow.js ${tf.version_core}`,
+    userDefinedMetadata: { spec: model.spec, inputSize: model.inputSize, numClasses },
+    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
+  };
+  // Written beside the target and renamed, so a crash never leaves a half-written model behind.
+  const staging = `${directory}.tmp-${process.pid}-${Date.now()}`;
+  await mkdir(staging, { recursive: true });
+  await writeFile(join(staging, 'weights.bin'), Buffer.from(data as ArrayBuffer));
+  await writeFile(join(staging, 'model.json'), JSON.stringify(stored, null, 2));
+  await rm(directory, { recursive: true, force: true });
+  await rename(staging, directory);
+}
+
+export async function loadModel(directory: string): Promise<{ model: Classifier; numClasses: number }> {
+  const path = join(directory, 'model.json');
+  const stored = JSON.parse(await readFile(path, 'utf8')) as StoredModel;
+  if (stored.format !== 'advx-classifier') throw new Error(`${path}: not an advx model (format ${String(stored.format)})`);
+  const { spec, inputSize, numClasses } = stored.userDefinedMetadata;
+  const [group] = stored.weightsManifest;
+  const bytes = await readFile(join(directory, group.paths[0]));
+  const weights = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), group.weights);
+  // The PRNG only fills the initial values, which are overwritten at once.
+  const model = new Classifier(spec, inputSize, numClasses, Rng.fromSeed(0));
+  for (const [name, variable] of model.namedVariables) {
+    const value = weights[name];
+    if (!value) throw new Error(`${path}: weight "${name}" is missing`);
+    if (value.shape.join('x') !== variable.shape.join('x')) throw new Error(`${path}: weight "${name}" has shape ${value.shape} but the spec needs ${variable.shape}`);
+    variable.assign(value);
+  }
+  tf.dispose(Object.values(weights));
+  return { model, numClasses };
+}

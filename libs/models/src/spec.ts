@@ -1,0 +1,94 @@
+/**
+ * Models are declared as data so that experiments can name them, hash them into run keys and
+ * rebuild them in any worker. Every field that changes the numbers belongs here.
+ */
+export type Head =
+  /** Mutually exclusive classes: softmax over logits, cross-entropy loss. */
+  | 'softmax'
+  /** Independent per-class sigmoids (App. A "sigmoid top", and 1-output logistic regression). */
+  | 'sigmoid';
+
+export interface MaxoutLayerSpec {
+  kind: 'maxout';
+  units: number;
+  pieces: number;
+}
+
+export interface RbfLayerSpec {
+  /**
+   * One RBF unit per class, p(y=i|x) = exp(-Σ_j β_ij (x_j - w_ij)²) (§7). Its output is the
+   * log-probability, so it must be the last layer and is paired with the 'rbf' head.
+   */
+  kind: 'rbf';
+}
+
+export type HiddenLayerSpec = MaxoutLayerSpec;
+
+export interface ModelSpec {
+  /** A short human name used in reports ("maxout-240", "softmax-regression"). */
+  name: string;
+  hidden: HiddenLayerSpec[];
+  head: Head | 'rbf';
+  /** Number of outputs; defaults to the dataset's class count (1 for logistic regression). */
+  outputs?: number;
+  /** Dropout keep-probabilities: the input and each hidden layer (1 = no dropout). */
+  inputKeep: number;
+  hiddenKeep: number;
+  /** Max-norm on each unit's incoming weight vector (pylearn2's max_col_norm); null = none. */
+  maxColumnNorm: number | null;
+  /** Weights drawn from U(-initRange, initRange) by our seeded PRNG; biases start at 0. */
+  initRange: number;
+  /** L1 penalty coefficient on the first layer's weights (§5/§6 control); 0 = none. */
+  firstLayerL1: number;
+}
+
+export function softmaxRegressionSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    name: 'softmax-regression',
+    hidden: [],
+    head: 'softmax',
+    inputKeep: 1,
+    hiddenKeep: 1,
+    maxColumnNorm: null,
+    initRange: 0.005,
+    firstLayerL1: 0,
+    ...overrides,
+  };
+}
+
+export function logisticRegressionSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
+  return softmaxRegressionSpec({ name: 'logistic-regression', head: 'sigmoid', outputs: 1, ...overrides });
+}
+
+/** The paper's MNIST maxout net (pylearn2 mnist_pi): 2 × 240 units × 5 pieces, dropout .8/.5, max-norm 1.9365. */
+export function maxoutSpec(overrides: Partial<ModelSpec> & { units?: number; pieces?: number } = {}): ModelSpec {
+  const { units = 240, pieces = 5, ...rest } = overrides;
+  return {
+    name: `maxout-${units}`,
+    hidden: [
+      { kind: 'maxout', units, pieces },
+      { kind: 'maxout', units, pieces },
+    ],
+    head: 'softmax',
+    inputKeep: 0.8,
+    hiddenKeep: 0.5,
+    maxColumnNorm: 1.9365,
+    initRange: 0.005,
+    firstLayerL1: 0,
+    ...rest,
+  };
+}
+
+export function rbfSpec(overrides: Partial<ModelSpec> = {}): ModelSpec {
+  return {
+    name: 'rbf',
+    hidden: [],
+    head: 'rbf',
+    inputKeep: 1,
+    hiddenKeep: 1,
+    maxColumnNorm: null,
+    initRange: 0,
+    firstLayerL1: 0,
+    ...overrides,
+  };
+}
