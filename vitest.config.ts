@@ -11,6 +11,8 @@ const alias = {
   '@advx/metrics': here('./libs/metrics/src/index.ts'),
 };
 
+const backendSetup = here('./tools/test/setup-backend.ts');
+
 const project = (name: string, root: string, extra: Record<string, unknown> = {}) => ({
   resolve: { alias },
   test: {
@@ -30,10 +32,10 @@ export default defineConfig({
     pool: 'forks',
     projects: [
       project('data', './libs/data'),
-      project('models', './libs/models'),
-      project('attacks', './libs/attacks'),
-      project('metrics', './libs/metrics'),
-      project('coordinator', './apps/coordinator'),
+      project('models', './libs/models', { setupFiles: [backendSetup] }),
+      project('attacks', './libs/attacks', { setupFiles: [backendSetup] }),
+      project('metrics', './libs/metrics', { setupFiles: [backendSetup] }),
+      project('coordinator', './apps/coordinator', { setupFiles: [backendSetup] }),
     ],
   },
 });

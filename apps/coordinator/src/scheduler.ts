@@ -79,15 +79,15 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     for (const key of [...waiting]) {
       const status = statuses.get(key)!;
       const broken = failedDependency(status.unit);
-      if (broken) {
-        waiting.delete(key);
-        status.state = 'skipped';
-        status.error = `dependency ${broken} did not finish`;
-        update(status);
-      } else if (options.signal?.aborted) {
+      if (options.signal?.aborted) {
         waiting.delete(key);
         status.state = 'cancelled';
         status.error = 'sweep interrupted before this unit started';
+        update(status);
+      } else if (broken) {
+        waiting.delete(key);
+        status.state = 'skipped';
+        status.error = `dependency ${broken} did not finish`;
         update(status);
       } else if (status.unit.dependsOn.every(succeeded)) {
         waiting.delete(key);

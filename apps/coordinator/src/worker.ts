@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { BroadcastChannel } from 'node:worker_threads';
 import Piscina from 'piscina';
 import { isBackendName, selectBackend } from '@advx/models';
@@ -31,12 +32,22 @@ const ready: Promise<WorkerContext> = (async () => {
   };
 })();
 
-/** Test hook for fault injection: ADVX_FAULT="exit:<role>" kills the thread while running that role. */
+/**
+ * Fault injection for tests: ADVX_FAULT="exit:<role>" ends this worker thread (as a crash would)
+ * while it runs a unit of that role, "throw:<role>" throws instead. With ADVX_FAULT_ONCE=<file>,
+ * only the first such unit faults (the file records that it happened), so a retry can succeed.
+ */
 function injectFault(unit: Unit): void {
-  const fault = process.env.ADVX_FAULT;
-  if (!fault) return;
-  const [kind, role] = fault.split(':');
+  const [kind, role] = (process.env.ADVX_FAULT ?? '').split(':');
   if (role !== unit.role) return;
+  const once = process.env.ADVX_FAULT_ONCE;
+  if (once) {
+    try {
+      writeFileSync(once, unit.key, { flag: 'wx' });
+    } catch {
+      return; // already faulted once
+    }
+  }
   if (kind === 'exit') process.exit(70);
   if (kind === 'throw') throw new Error(`injected fault in ${unit.role}`);
 }

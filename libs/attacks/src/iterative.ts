@@ -48,6 +48,8 @@ export function bim(model: AttackTarget, x: tf.Tensor2D, options: IterativeOptio
 }
 
 export function pgd(model: AttackTarget, x: tf.Tensor2D, options: PgdOptions): tf.Tensor2D {
+  // Checked before the random start is drawn: a negative eps would otherwise fail inside tf.clipByValue.
+  checkLinfOptions(options);
   const { eps, clipMin = 0, clipMax = 1 } = options;
   const noise = options.rng.fillUniform(new Float32Array(x.size), -eps, eps);
   const start = tf.tidy(() => projectLinf(tf.add(x, tf.tensor2d(noise, x.shape)), x, eps, clipMin, clipMax));

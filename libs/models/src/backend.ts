@@ -16,6 +16,10 @@ export interface BackendInfo {
 
 const require = createRequire(import.meta.url);
 
+// tfjs-core alone registers no gradients; the @tensorflow/tfjs bundle registers them all into the
+// process-global registry (its ESM-only `register_all_gradients` cannot be loaded by Node directly).
+require('@tensorflow/tfjs');
+
 /** Registers a backend's kernels with tfjs-core; throws with the loader's reason when unavailable. */
 async function register(name: BackendName): Promise<void> {
   if (tf.findBackend(name)) return;

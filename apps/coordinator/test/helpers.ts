@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../../..', import.meta.url));
+export const mainScript = `${root}/dist/apps/coordinator/main.mjs`;
+
+/** MNIST for end-to-end tests: $MNIST_DIR, else ../shared beside the checkout (as CI lays it out). */
+export const mnistDir = [process.env.MNIST_DIR, `${root}/../shared/datasets/mnist`, '/work/shared/datasets/mnist'].find(
+  (d): d is string => !!d && existsSync(`${d}/train-labels-idx1-ubyte.gz`),
+);
+
+export interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built CLI (tools/run-tests.mjs builds it first) with the test's backend. */
+export function runCli(args: string[], env: Record<string, string | undefined> = {}, onStart?: (child: ReturnType<typeof spawn>) => void): Promise<CliRun> {
+  if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: build first (node tools/build.mjs)`);
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [mainScript, ...args], {
+      cwd: root,
+      env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    onStart?.(child);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export const backendArgs = () => ['--backend', process.env.ADVX_TEST_BACKEND ?? 'auto'];

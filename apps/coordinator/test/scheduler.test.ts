@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXPERIMENTS } from '../src/experiments/index.js';
+import type { Executor } from '../src/executor.js';
+import { planExperiment, unitKey } from '../src/plan.js';
+import { runUnits } from '../src/scheduler.js';
+import { RunStore } from '../src/store.js';
+import type { Unit, UnitOutput } from '../src/units.js';
+
+const experiment = EXPERIMENTS['fgsm-baseline'];
+
+/** An executor that records what it ran and can fail chosen units a number of times. */
+function fakeExecutor(failures: Record<string, number> = {}): Executor & { ran: string[] } {
+  const remaining = { ...failures };
+  const ran: string[] = [];
+  return {
+    ran,
+    async run(unit: Unit): Promise<UnitOutput> {
+      ran.push(unit.role);
+      await new Promise((r) => setTimeout(r, 1));
+      if ((remaining[unit.role] ?? 0) > 0) {
+        remaining[unit.role]--;
+        throw new Error(`worker died running ${unit.role}`);
+      }
+      return { metrics: { clean_error: 0.01, clean_confidence: 0.9, adv_error: 0.9, adv_confidence: 0.95, adv_confidence_on_errors: 0.96, count: 10 }, backend: 'fake', computeSeconds: 0 };
+    },
+    async close() {},
+  };
+}
+
+const store = () => new RunStore(join(mkdtempSync(join(tmpdir(), 'advx-sched-')), 'runs'));
+
+describe('plan', () => {
+  it('keys units by their config: stable, seed-dependent, dataset-dependent', () => {
+    const a = planExperiment(experiment, 'smoke', [1, 2], 'sum-a');
+    const again = planExperiment(experiment, 'smoke', [1, 2], 'sum-a');
+    const otherData = planExperiment(experiment, 'smoke', [1, 2], 'sum-b');
+    expect(a.units.map((u) => u.key)).toEqual(again.units.map((u) => u.key));
+    expect(new Set(a.units.map((u) => u.key)).size).toBe(a.units.length);
+    expect(a.units.map((u) => u.key)).not.toEqual(otherData.units.map((u) => u.key));
+    expect(unitKey(a.units[0].config)).toBe(a.units[0].key);
+  });
+
+  it('makes each evaluation depend on the training of its model and seed', () => {
+    const plan = planExperiment(experiment, 'smoke', [3], 'sum');
+    const train = plan.units.find((u) => u.role === 'maxout')!;
+    const evaluation = plan.units.find((u) => u.role === 'maxout-fgsm')!;
+    expect(evaluation.dependsOn).toEqual([train.key]);
+    expect(evaluation.seed).toBe(3);
+  });
+});
+
+describe('runUnits', () => {
+  it('runs dependencies first and writes one result per unit', async () => {
+    const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
+    const executor = fakeExecutor();
+    const s = store();
+    const statuses = await runUnits(plan.units, { executor, store: s, retries: 0 });
+    expect([...statuses.values()].every((x) => x.state === 'done')).toBe(true);
+    for (const role of ['softmax-fgsm', 'maxout-fgsm']) {
+      const model = role.split('-')[0];
+      expect(executor.ran.indexOf(role)).toBeGreaterThan(executor.ran.indexOf(model));
+    }
+    for (const unit of plan.units) expect(await s.read(unit.key)).toMatchObject({ key: unit.key, role: unit.role });
+  });
+
+  it('resume rule: finished units on disk are not recomputed', async () => {
+    const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
+    const s = store();
+    await runUnits(plan.units, { executor: fakeExecutor(), store: s, retries: 0 });
+    const second = fakeExecutor();
+    const statuses = await runUnits(plan.units, { executor: second, store: s, retries: 0 });
+    expect(second.ran).toEqual([]);
+    expect([...statuses.values()].every((x) => x.state === 'cached')).toBe(true);
+    // A larger sweep reuses what exists and computes only the new seed's units.
+    const wider = planExperiment(experiment, 'smoke', [1, 2, 3], 'sum');
+    const third = fakeExecutor();
+    await runUnits(wider.units, { executor: third, store: s, retries: 0 });
+    expect(third.ran.length).toBe(wider.units.filter((u) => u.seed === 3).length);
+  });
+
+  it('retries a failing unit and succeeds within the limit', async () => {
+    const plan = planExperiment(experiment, 'smoke', [1], 'sum');
+    const executor = fakeExecutor({ maxout: 2 });
+    const statuses = await runUnits(plan.units, { executor, store: store(), retries: 2 });
+    const maxout = [...statuses.values()].find((x) => x.unit.role === 'maxout')!;
+    expect(maxout.state).toBe('done');
+    expect(maxout.attempts).toBe(3);
+  });
+
+  it('marks a unit failed past the retry limit and skips its dependents, finishing the rest', async () => {
+    const plan = planExperiment(experiment, 'smoke', [1], 'sum');
+    const statuses = await runUnits(plan.units, { executor: fakeExecutor({ maxout: 5 }), store: store(), retries: 1 });
+    const byRole = Object.fromEntries([...statuses.values()].map((x) => [x.unit.role, x]));
+    expect(byRole.maxout.state).toBe('failed');
+    expect(byRole.maxout.error).toMatch(/worker died/);
+    expect(byRole['maxout-fgsm'].state).toBe('skipped');
+    expect(byRole['softmax-fgsm'].state).toBe('done');
+  });
+
+  it('stops scheduling when aborted and marks the rest cancelled', async () => {
+    const plan = planExperiment(experiment, 'smoke', [1, 2, 3], 'sum');
+    const controller = new AbortController();
+    controller.abort();
+    const executor = fakeExecutor();
+    const statuses = await runUnits(plan.units, { executor, store: store(), retries: 0, signal: controller.signal });
+    expect(executor.ran).toEqual([]);
+    expect([...statuses.values()].every((x) => x.state === 'cancelled')).toBe(true);
+  });
+});
