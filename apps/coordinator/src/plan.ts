@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
-import type { ExperimentSpec, PresetName } from './experiments/types.js';
+import type { AnalysisRole, AttackSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
 import type { DatasetRef, Unit, UnitConfig } from './units.js';
 
 /**
  * Bumped when unit code changes what a unit computes for the same config, so stale cached results
  * are not mistaken for current ones.
  */
-export const UNIT_CODE_VERSION = 1;
+export const UNIT_CODE_VERSION = 2;
 
 export function unitKey(config: UnitConfig): string {
-  const canonical = stringify({ v: UNIT_CODE_VERSION, ...config });
-  return `${config.kind}-${createHash('sha256').update(canonical ?? '').digest('hex').slice(0, 20)}`;
+  const canonical = stringify({ v: UNIT_CODE_VERSION, ...config }) ?? '';
+  return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
 }
 
 export interface Plan {
@@ -19,11 +19,19 @@ export interface Plan {
   preset: PresetName;
   seeds: number[];
   units: Unit[];
-  /** evaluation role → seed → unit key, for aggregating claims. */
-  evaluations: Map<string, Map<number, string>>;
+  /** unit role → seed → unit key, for aggregating claims, matrices and curves. */
+  roles: Map<string, Map<number, string>>;
 }
 
-/** Expands an experiment into units: one train unit per model and seed, then its evaluations. */
+export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${source}→${target}`;
+export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${model}:${attack}:${eps}`;
+
+function curveAttack(kind: 'fgsm' | 'bim' | 'pgd', eps: number, steps: number): AttackSpec {
+  // Iterative attacks use the customary step of 2.5·ε / steps (Madry et al.), so they can cross the ball.
+  return kind === 'fgsm' ? { kind, eps } : { kind, eps, steps, stepSize: (2.5 * eps) / steps };
+}
+
+/** Expands an experiment into units for each seed: training first, then what reads the models. */
 export function planExperiment(experiment: ExperimentSpec, preset: PresetName, seeds: number[], datasetChecksum: string): Plan {
   const scale = experiment.scale[preset];
   const dataset: DatasetRef = {
@@ -32,26 +40,83 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     trainCount: scale.trainCount,
     testCount: scale.testCount,
     validationSize: scale.validationSize,
+    classes: experiment.classes ?? null,
   };
   const units: Unit[] = [];
-  const evaluations = new Map<string, Map<number, string>>();
+  const roles = new Map<string, Map<number, string>>();
+  const add = (role: string, seed: number, config: UnitConfig, dependsOn: string[]) => {
+    const key = unitKey(config);
+    units.push({ key, role, seed, config, dependsOn });
+    if (!roles.has(role)) roles.set(role, new Map());
+    roles.get(role)!.set(seed, key);
+    return key;
+  };
+
   for (const seed of seeds) {
-    const trained = new Map<string, string>();
-    for (const [role, model] of Object.entries(experiment.models)) {
-      const config: UnitConfig = { kind: 'train', dataset, model: model.spec, training: model.training[preset], seed };
-      const key = unitKey(config);
-      trained.set(role, key);
-      units.push({ key, role, seed, config, dependsOn: [] });
+    const members = new Map<string, string[]>();
+    // Roles that retrain from another role's choice of epochs come after it.
+    const order = Object.entries(experiment.models).sort(([, a], [, b]) => Number(!!a.retrainFrom) - Number(!!b.retrainFrom));
+    for (const [role, model] of order) {
+      const keys: string[] = [];
+      const count = model.members ?? 1;
+      for (let i = 0; i < count; i++) {
+        const chooser = model.retrainFrom ? members.get(model.retrainFrom)?.[i] : undefined;
+        if (model.retrainFrom && !chooser) throw new Error(`experiment ${experiment.id}: model "${role}" retrains from unknown model "${model.retrainFrom}"`);
+        const config: UnitConfig = {
+          kind: 'train',
+          dataset,
+          model: model.spec,
+          training: model.training[preset],
+          seed: seed + 1000 * i,
+          earlyStopping: model.earlyStopping ?? null,
+          epochsFrom: chooser ?? null,
+          includeValidation: !!model.retrainFrom,
+          rubbishClass: model.rubbishClass?.[preset] ?? null,
+        };
+        keys.push(add(count > 1 ? `${role}#${i}` : role, seed, config, chooser ? [chooser] : []));
+      }
+      members.set(role, keys);
     }
-    for (const [role, evaluation] of Object.entries(experiment.evaluations)) {
-      const modelKey = trained.get(evaluation.model);
-      if (!modelKey) throw new Error(`experiment ${experiment.id}: evaluation "${role}" names unknown model "${evaluation.model}"`);
-      const config: UnitConfig = { kind: 'evaluate', dataset, model: modelKey, attack: evaluation.attack, seed };
-      const key = unitKey(config);
-      units.push({ key, role, seed, config, dependsOn: [modelKey] });
-      if (!evaluations.has(role)) evaluations.set(role, new Map());
-      evaluations.get(role)!.set(seed, key);
+
+    const resolve = (ref: ModelRef, context: string): string[] => {
+      const [role, index] = ref.split('#');
+      const keys = members.get(role);
+      if (!keys) throw new Error(`experiment ${experiment.id}: ${context} names unknown model "${ref}"`);
+      if (index === undefined) return keys;
+      const key = keys[Number(index)];
+      if (!key) throw new Error(`experiment ${experiment.id}: ${context} names member ${index} of "${role}", which has ${keys.length}`);
+      return [key];
+    };
+    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test') => {
+      const sourceKeys = resolve(source, `evaluation "${role}"`);
+      const targetKeys = resolve(target, `evaluation "${role}"`);
+      add(role, seed, { kind: 'evaluate', dataset, source: sourceKeys, target: targetKeys, attack, split, seed }, [...new Set([...sourceKeys, ...targetKeys])]);
+    };
+
+    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test');
+    for (const matrix of experiment.matrices ?? []) {
+      for (const source of matrix.models) for (const target of matrix.models) evaluate(matrixRole(matrix.id, source, target), source, target, matrix.attack, 'test');
+    }
+    for (const curve of experiment.curves ?? []) {
+      for (const model of curve.models)
+        for (const attack of curve.attacks)
+          for (const eps of curve.epsilons) evaluate(curveRole(curve.id, model, attack, eps), model, model, curveAttack(attack, eps, curve.steps), 'test');
+    }
+    for (const [role, analysis] of Object.entries(experiment.analyses ?? {})) {
+      const model = resolve(analysis.model, `analysis "${role}"`);
+      add(role, seed, analysisConfig(analysis, model, dataset, preset, seed), model);
     }
   }
-  return { experiment, preset, seeds, units, evaluations };
+  return { experiment, preset, seeds, units, roles };
+}
+
+function analysisConfig(analysis: AnalysisRole, model: string[], dataset: DatasetRef, preset: PresetName, seed: number): UnitConfig {
+  switch (analysis.kind) {
+    case 'rubbish':
+      return { kind: 'rubbish', dataset, model, count: analysis.count[preset], attack: analysis.attack ?? null, seed };
+    case 'linearity':
+      return { kind: 'linearity', dataset, model, exampleIndex: analysis.exampleIndex, epsMax: analysis.epsMax, points: analysis.points, seed };
+    case 'fooling':
+      return { kind: 'fooling', dataset, model, samplesPerClass: analysis.samplesPerClass[preset], eps: analysis.eps, maxSteps: analysis.maxSteps, seed };
+  }
 }

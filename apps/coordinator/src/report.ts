@@ -1,7 +1,6 @@
 import { summarize } from '@advx/metrics';
 import type { Plan } from './plan.js';
 import type { UnitStatus } from './scheduler.js';
-import type { EvaluationMetrics } from './units.js';
 
 export interface MetricReport {
   paper: number | null;
@@ -58,9 +57,8 @@ export function buildReport(plan: Plan, statuses: Map<string, UnitStatus>, wallS
     const metrics = Object.fromEntries(
       Object.entries(claim.metrics).map(([name, metric]) => {
         const values: number[] = [];
-        for (const key of plan.evaluations.get(metric.from.evaluation)?.values() ?? []) {
-          const result = statuses.get(key)?.result;
-          const value = result ? (result.metrics as EvaluationMetrics)[metric.from.metric] : null;
+        for (const key of plan.roles.get(metric.from.unit)?.values() ?? []) {
+          const value = statuses.get(key)?.result?.metrics[metric.from.metric];
           if (typeof value === 'number') {
             values.push(value);
             runs.add(key);

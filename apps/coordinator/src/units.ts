@@ -5,6 +5,7 @@ import type { AttackSpec } from './experiments/types.js';
 /**
  * The independent pieces of work a sweep is made of. A unit's key is the hash of everything that
  * can change its numbers, so identical work is done once however many experiments ask for it.
+ * Units that read models name them by their train units' keys.
  */
 export interface DatasetRef {
   name: DatasetName;
@@ -12,6 +13,15 @@ export interface DatasetRef {
   trainCount: number | null;
   testCount: number | null;
   validationSize: number;
+  /** Keep only these classes, relabelled 0..k-1 (e.g. [3, 7] for §5's logistic regression). */
+  classes: number[] | null;
+}
+
+export interface EarlyStopping {
+  /** Epochs without improvement before stopping. */
+  patience: number;
+  /** Select on validation error under FGSM with this ε (§6's criterion), or on clean error when null. */
+  adversarialEps: number | null;
 }
 
 export interface TrainUnitConfig {
@@ -20,18 +30,59 @@ export interface TrainUnitConfig {
   model: ModelSpec;
   training: TrainConfig;
   seed: number;
+  earlyStopping: EarlyStopping | null;
+  /** Train for the epoch count that this (early-stopping) train unit chose. */
+  epochsFrom: string | null;
+  /** Train on training + validation examples (the retraining on all 60,000 of §6). */
+  includeValidation: boolean;
+  /** App. A: add this many N(0, I) rubbish examples labelled as an extra "none" class. */
+  rubbishClass: number | null;
 }
 
 export interface EvaluateUnitConfig {
   kind: 'evaluate';
   dataset: DatasetRef;
-  /** Key of the train unit whose model is evaluated. */
-  model: string;
+  /** Model(s) the adversarial examples are crafted on; several = an ensemble averaging probabilities. */
+  source: string[];
+  /** Model(s) judged on them (the same as source unless measuring transfer). */
+  target: string[];
+  attack: AttackSpec | null;
+  split: 'train' | 'test';
+  seed: number;
+}
+
+export interface RubbishUnitConfig {
+  kind: 'rubbish';
+  dataset: DatasetRef;
+  model: string[];
+  count: number;
+  /** App. A / P18: FGSM applied to the rubbish examples (towards higher confidence), or none. */
   attack: AttackSpec | null;
   seed: number;
 }
 
-export type UnitConfig = TrainUnitConfig | EvaluateUnitConfig;
+export interface LinearityUnitConfig {
+  kind: 'linearity';
+  dataset: DatasetRef;
+  model: string[];
+  /** The test example traced (Fig. 4 uses one digit). */
+  exampleIndex: number;
+  epsMax: number;
+  points: number;
+  seed: number;
+}
+
+export interface FoolingUnitConfig {
+  kind: 'fooling';
+  dataset: DatasetRef;
+  model: string[];
+  samplesPerClass: number;
+  eps: number;
+  maxSteps: number;
+  seed: number;
+}
+
+export type UnitConfig = TrainUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
 
 export interface Unit {
   key: string;
@@ -43,25 +94,14 @@ export interface Unit {
   dependsOn: string[];
 }
 
-export interface EvaluationMetrics {
-  clean_error: number;
-  clean_confidence: number;
-  adv_error: number | null;
-  adv_confidence: number | null;
-  adv_confidence_on_errors: number | null;
-  count: number;
-}
-
-export interface TrainMetrics {
-  epochs: number;
-  final_loss: number;
-  examples_per_second: number;
-  train_count: number;
-}
+/** Named numbers (rates are fractions in [0, 1]); null where a metric does not apply. */
+export type Metrics = Record<string, number | null>;
 
 /** What a worker returns for a unit; the coordinator adds bookkeeping and writes it to result.json. */
 export interface UnitOutput {
-  metrics: EvaluationMetrics | TrainMetrics;
+  metrics: Metrics;
+  /** Arrays behind figures (images, curves, histograms), kept small. */
+  artifacts?: Record<string, unknown>;
   backend: string;
   computeSeconds: number;
 }

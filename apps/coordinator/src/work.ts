@@ -1,11 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng, type Dataset } from '@advx/data';
-import { fgsm } from '@advx/attacks';
-import { ClassificationAccumulator } from '@advx/metrics';
-import { Classifier, asAttackTarget, loadModel, saveModel, train } from '@advx/models';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { filterClasses, Rng, type Dataset } from '@advx/data';
+import { bim, fgsm, pgd, type AttackTarget } from '@advx/attacks';
+import { ClassificationAccumulator } from '@advx/metrics';
+import { Classifier, Ensemble, asAttackTarget, loadModel, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
+import type { AttackSpec } from './experiments/types.js';
 import { head, viewSplit, type SharedDataset } from './shared-data.js';
-import type { EvaluateUnitConfig, EvaluationMetrics, TrainMetrics, TrainUnitConfig, Unit, UnitOutput } from './units.js';
+import type { DatasetRef, EvaluateUnitConfig, Metrics, TrainUnitConfig, Unit, UnitOutput, UnitResult } from './units.js';
 
 /** What a worker thread holds for its whole life: the backend in use and the shared dataset. */
 export interface WorkerContext {
@@ -17,79 +19,219 @@ export interface WorkerContext {
 
 export type ProgressEvent = { type: 'epoch'; key: string; role: string; seed: number; epoch: number; epochs: number; loss: number; examplesPerSecond: number };
 
+type Handler = (context: WorkerContext, unit: Unit) => Promise<Omit<UnitOutput, 'backend' | 'computeSeconds'>>;
+
 const EVAL_BATCH = 500;
 
 export function modelDirectory(runsDir: string, trainKey: string): string {
   return join(runsDir, trainKey, 'model');
 }
 
-function flatten(dataset: Dataset): number {
-  return dataset.shape[0] * dataset.shape[1] * dataset.shape[2];
+async function readResult(context: WorkerContext, key: string): Promise<UnitResult> {
+  return JSON.parse(await readFile(join(context.runsDir, key, 'result.json'), 'utf8')) as UnitResult;
 }
 
-async function runTrain(context: WorkerContext, unit: Unit, config: TrainUnitConfig): Promise<TrainMetrics> {
-  const data = head(viewSplit(context.dataset, 'train'), config.dataset.trainCount);
-  const rng = Rng.fromSeed(config.seed).fork(config.model.name);
-  const model = new Classifier(config.model, flatten(data), data.numClasses, rng);
-  try {
-    const reports = await train(model, data, config.training, rng, {
-      onEpoch: (r) =>
-        context.progress({ type: 'epoch', key: unit.key, role: unit.role, seed: unit.seed, epoch: r.epoch, epochs: r.epochs, loss: r.meanLoss, examplesPerSecond: r.examplesPerSecond }),
-    });
-    await saveModel(model, modelDirectory(context.runsDir, unit.key), data.numClasses);
-    const last = reports[reports.length - 1];
-    const speeds = reports.map((r) => r.examplesPerSecond).sort((a, b) => a - b);
-    return { epochs: reports.length, final_loss: last.meanLoss, examples_per_second: speeds[Math.floor(speeds.length / 2)], train_count: data.count };
-  } finally {
-    model.dispose();
+/** The split a unit works on, restricted to the experiment's classes and the preset's size. */
+export function unitData(context: WorkerContext, ref: DatasetRef, split: 'train' | 'validation' | 'test'): Dataset {
+  let data = viewSplit(context.dataset, split);
+  if (ref.classes) data = filterClasses(data, ref.classes, true);
+  const count = split === 'train' ? ref.trainCount : split === 'test' ? ref.testCount : null;
+  return head(data, count);
+}
+
+function concat(a: Dataset, b: Dataset): Dataset {
+  const images = new Float32Array(a.images.length + b.images.length);
+  images.set(a.images);
+  images.set(b.images, a.images.length);
+  const labels = new Uint8Array(a.count + b.count);
+  labels.set(a.labels);
+  labels.set(b.labels, a.count);
+  return { ...a, images, labels, count: a.count + b.count };
+}
+
+/** App. A: N(0, I) inputs labelled as an extra "none" class (index numClasses). */
+function withRubbishClass(data: Dataset, count: number, rng: Rng): Dataset {
+  const width = data.images.length / data.count;
+  const rubbish: Dataset = { ...data, images: rng.fillNormal(new Float32Array(count * width)), labels: new Uint8Array(count).fill(data.numClasses), count };
+  return { ...concat(data, rubbish), numClasses: data.numClasses + 1 };
+}
+
+export function flatSize(data: Dataset): number {
+  return data.shape[0] * data.shape[1] * data.shape[2];
+}
+
+/** One model, or an ensemble averaging the probabilities of several. */
+export async function loadPredictor(context: WorkerContext, keys: string[]): Promise<{ predictor: Predictor; dispose: () => void }> {
+  const models = await Promise.all(keys.map(async (key) => (await loadModel(modelDirectory(context.runsDir, key))).model));
+  if (models.length === 1) return { predictor: models[0], dispose: () => models[0].dispose() };
+  const ensemble = new Ensemble(models);
+  return { predictor: ensemble, dispose: () => ensemble.dispose() };
+}
+
+export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attack: AttackSpec, rng: Rng): tf.Tensor2D {
+  switch (attack.kind) {
+    case 'fgsm':
+      return fgsm(target, x, { eps: attack.eps, labels });
+    case 'bim':
+      return bim(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize });
+    case 'pgd':
+      return pgd(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize, rng });
   }
 }
 
-async function runEvaluate(context: WorkerContext, config: EvaluateUnitConfig): Promise<EvaluationMetrics> {
-  const data = head(viewSplit(context.dataset, 'test'), config.dataset.testCount);
-  const { model } = await loadModel(modelDirectory(context.runsDir, config.model));
-  const clean = new ClassificationAccumulator();
-  const adversarial = new ClassificationAccumulator();
+/** Error of `model` on `data`, clean or under FGSM with ε — the early-stopping criterion. */
+async function errorRate(model: Predictor, data: Dataset, adversarialEps: number | null): Promise<number> {
+  const accumulator = new ClassificationAccumulator();
+  const width = flatSize(data);
   const target = asAttackTarget(model);
-  const width = flatten(data);
   try {
     for (let start = 0; start < data.count; start += EVAL_BATCH) {
       const count = Math.min(EVAL_BATCH, data.count - start);
       tf.tidy(() => {
         const x = tf.tensor2d(data.images.subarray(start * width, (start + count) * width), [count, width]);
         const labels = tf.tensor1d(data.labels.subarray(start, start + count), 'int32');
-        const scores = model.scores(x);
-        clean.add(model.predict(scores), labels, model.confidence(scores));
-        if (config.attack) {
-          // The paper's FGSM uses the true label y in J(θ, x, y).
-          const xAdv = fgsm(target, x, { eps: config.attack.eps, labels });
-          const advScores = model.scores(xAdv);
-          adversarial.add(model.predict(advScores), labels, model.confidence(advScores));
-        }
+        const input = adversarialEps === null ? x : fgsm(target, x, { eps: adversarialEps, labels });
+        const scores = model.scores(input);
+        accumulator.add(model.predict(scores), labels, model.confidence(scores));
       });
     }
-    const c = await clean.result();
-    const a = config.attack ? await adversarial.result() : null;
-    return {
-      clean_error: c.error,
-      clean_confidence: c.confidence,
-      adv_error: a?.error ?? null,
-      adv_confidence: a?.confidence ?? null,
-      adv_confidence_on_errors: a?.confidenceOnErrors ?? null,
-      count: c.count,
-    };
+    return (await accumulator.result()).error;
   } finally {
-    clean.dispose();
-    adversarial.dispose();
-    model.dispose();
+    accumulator.dispose();
   }
 }
 
+const runTrain: Handler = async (context, unit) => {
+  const config = unit.config as TrainUnitConfig;
+  const rng = Rng.fromSeed(config.seed).fork(config.model.name);
+  let data = unitData(context, config.dataset, 'train');
+  if (config.includeValidation) data = concat(data, unitData(context, config.dataset, 'validation'));
+  if (config.rubbishClass) data = withRubbishClass(data, config.rubbishClass, rng.fork('rubbish-class'));
+  const training = { ...config.training };
+  if (config.epochsFrom) training.epochs = Number((await readResult(context, config.epochsFrom)).metrics.best_epoch);
+
+  const model = new Classifier(config.model, flatSize(data), data.numClasses, rng);
+  const validation = config.earlyStopping ? unitData(context, config.dataset, 'validation') : null;
+  const history: { epoch: number; validationError: number }[] = [];
+  let best = { epoch: 0, error: Infinity };
+  try {
+    const reports = await train(model, data, training, rng, {
+      onEpoch: async (r: EpochReport) => {
+        context.progress({ type: 'epoch', key: unit.key, role: unit.role, seed: unit.seed, epoch: r.epoch, epochs: r.epochs, loss: r.meanLoss, examplesPerSecond: r.examplesPerSecond });
+        if (!validation || !config.earlyStopping) return;
+        const error = await errorRate(model, validation, config.earlyStopping.adversarialEps);
+        history.push({ epoch: r.epoch, validationError: error });
+        if (error < best.error) best = { epoch: r.epoch, error };
+        return r.epoch - best.epoch < config.earlyStopping.patience;
+      },
+    });
+    await saveModel(model, modelDirectory(context.runsDir, unit.key), data.numClasses);
+    const speeds = reports.map((r) => r.examplesPerSecond).sort((a, b) => a - b);
+    return {
+      metrics: {
+        epochs: reports.length,
+        final_loss: reports[reports.length - 1].meanLoss,
+        examples_per_second: speeds[Math.floor(speeds.length / 2)],
+        train_count: data.count,
+        best_epoch: validation ? best.epoch : null,
+        best_validation_error: validation ? best.error : null,
+      },
+      artifacts: history.length ? { validationHistory: history } : undefined,
+    };
+  } finally {
+    model.dispose();
+  }
+};
+
+/** Device-side counters of how a target's predictions relate to the source's on the same adversarial inputs. */
+class AgreementCounter {
+  private sums: tf.Tensor1D = tf.zeros([4]);
+
+  add(labels: tf.Tensor1D, sourcePred: tf.Tensor1D, targetPred: tf.Tensor1D): void {
+    const next = tf.tidy(() => {
+      const f = (t: tf.Tensor) => tf.cast(t, 'float32');
+      const sourceWrong = f(tf.notEqual(sourcePred, labels));
+      const bothWrong = tf.mul(sourceWrong, f(tf.notEqual(targetPred, labels)));
+      const agree = f(tf.equal(targetPred, sourcePred));
+      return tf.add(this.sums, tf.stack([tf.sum(sourceWrong), tf.sum(tf.mul(sourceWrong, agree)), tf.sum(bothWrong), tf.sum(tf.mul(bothWrong, agree))])) as tf.Tensor1D;
+    });
+    this.sums.dispose();
+    this.sums = tf.keep(next);
+  }
+
+  async result(count: number) {
+    const [sourceWrong, agreeWhenSourceWrong, bothWrong, agreeWhenBothWrong] = await this.sums.data();
+    return {
+      source_adv_error: sourceWrong / count,
+      agreement: sourceWrong ? agreeWhenSourceWrong / sourceWrong : null,
+      agreement_both_wrong: bothWrong ? agreeWhenBothWrong / bothWrong : null,
+    };
+  }
+
+  dispose(): void {
+    this.sums.dispose();
+  }
+}
+
+const runEvaluate: Handler = async (context, unit) => {
+  const config = unit.config as EvaluateUnitConfig;
+  const data = unitData(context, config.dataset, config.split);
+  const sameModel = config.source.join() === config.target.join();
+  const source = await loadPredictor(context, config.source);
+  const target = sameModel ? source : await loadPredictor(context, config.target);
+  const rng = Rng.fromSeed(config.seed).fork('attack');
+  const clean = new ClassificationAccumulator();
+  const adversarial = new ClassificationAccumulator();
+  const agreement = new AgreementCounter();
+  const sourceTarget = asAttackTarget(source.predictor);
+  const width = flatSize(data);
+  try {
+    for (let start = 0; start < data.count; start += EVAL_BATCH) {
+      const count = Math.min(EVAL_BATCH, data.count - start);
+      tf.tidy(() => {
+        const x = tf.tensor2d(data.images.subarray(start * width, (start + count) * width), [count, width]);
+        const labels = tf.tensor1d(data.labels.subarray(start, start + count), 'int32');
+        const model = target.predictor;
+        const scores = model.scores(x);
+        clean.add(model.predict(scores), labels, model.confidence(scores));
+        if (!config.attack) return;
+        // The paper's FGSM uses the true label y in J(θ, x, y).
+        const xAdv = craft(sourceTarget, x, labels, config.attack, rng);
+        const advScores = model.scores(xAdv);
+        const targetPred = model.predict(advScores);
+        adversarial.add(targetPred, labels, model.confidence(advScores));
+        const sourcePred = sameModel ? targetPred : source.predictor.predict(source.predictor.scores(xAdv));
+        agreement.add(labels, sourcePred, targetPred);
+      });
+    }
+    const c = await clean.result();
+    const metrics: Metrics = { clean_error: c.error, clean_confidence: c.confidence, count: c.count };
+    if (config.attack) {
+      const a = await adversarial.result();
+      Object.assign(metrics, { adv_error: a.error, adv_confidence: a.confidence, adv_confidence_on_errors: a.confidenceOnErrors }, await agreement.result(c.count));
+    }
+    return { metrics };
+  } finally {
+    clean.dispose();
+    adversarial.dispose();
+    agreement.dispose();
+    source.dispose();
+    if (!sameModel) target.dispose();
+  }
+};
+
+const HANDLERS: Partial<Record<Unit['config']['kind'], Handler>> = {
+  train: runTrain,
+  evaluate: runEvaluate,
+};
+
 export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitOutput> {
+  const handler = HANDLERS[unit.config.kind];
+  if (!handler) throw new Error(`no handler for unit kind "${unit.config.kind}"`);
   const started = performance.now();
   const before = tf.memory().numTensors;
-  const metrics = unit.config.kind === 'train' ? await runTrain(context, unit, unit.config) : await runEvaluate(context, unit.config);
+  const output = await handler(context, unit);
   const leaked = tf.memory().numTensors - before;
-  if (leaked !== 0) throw new Error(`unit ${unit.key} leaked ${leaked} tensors`);
-  return { metrics, backend: context.backend, computeSeconds: (performance.now() - started) / 1000 };
+  if (leaked !== 0) throw new Error(`unit ${unit.key} (${unit.role}) leaked ${leaked} tensors`);
+  return { ...output, backend: context.backend, computeSeconds: (performance.now() - started) / 1000 };
 }

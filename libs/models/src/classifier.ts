@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import type { ModelSpec } from './spec.js';
+import { convGeometry, convMaxoutForward, type ConvGeometry } from './conv-maxout.js';
 
 /** Per-step dropout masks (inverted-dropout scaled), one per dropped layer input; absent at test time. */
 export type DropoutMasks = tf.Tensor2D[];
@@ -11,6 +12,10 @@ interface DenseParams {
   bias: tf.Variable<tf.Rank.R1>;
   /** Columns per unit: > 1 for maxout, where a unit is the max over its pieces. */
   pieces: number;
+  /** Set for conv maxout layers: weights are the [k·k·cin, units·pieces] kernel (conv-maxout.ts). */
+  conv?: ConvGeometry;
+  /** Per-layer max-norm overriding spec.maxColumnNorm (undefined = use the spec's). */
+  maxNorm?: number | null;
 }
 
 interface RbfParams {
@@ -29,6 +34,8 @@ export class Classifier {
   readonly outputs: number;
   private readonly dense: DenseParams[] = [];
   private readonly rbf: RbfParams | null = null;
+  /** Flattened output width of each hidden layer (units for dense maxout, h·w·units for conv). */
+  private readonly hiddenWidths: number[] = [];
 
   constructor(
     readonly spec: ModelSpec,
@@ -39,9 +46,14 @@ export class Classifier {
     this.outputs = spec.outputs ?? numClasses;
     const init = rng.fork('init');
     let width = inputSize;
+    let image = spec.imageShape ?? null;
+    if (image && image[0] * image[1] * image[2] !== inputSize) throw new Error(`imageShape ${image.join('×')} does not match inputSize ${inputSize}`);
     spec.hidden.forEach((layer, i) => {
-      this.dense.push(this.makeDense(`hidden${i}`, width, layer.units * layer.pieces, layer.pieces, init));
-      width = layer.units;
+      const conv = layer.kind === 'conv-maxout' ? convGeometry(layer, image, i) : undefined;
+      this.dense.push({ ...this.makeDense(`hidden${i}`, conv?.fanIn ?? width, layer.units * layer.pieces, layer.pieces, init), conv, maxNorm: layer.maxNorm });
+      width = conv?.outputSize ?? layer.units;
+      image = conv?.output ?? null;
+      this.hiddenWidths.push(width);
     });
     if (spec.head === 'rbf') {
       this.rbf = {
@@ -88,7 +100,7 @@ export class Classifier {
   /** Input widths that dropout applies to, in order: the input, then each hidden layer's output. */
   dropoutWidths(): { width: number; keep: number }[] {
     const widths = [{ width: this.inputSize, keep: this.spec.inputKeep }];
-    for (const layer of this.spec.hidden) widths.push({ width: layer.units, keep: this.spec.hiddenKeep });
+    for (const width of this.hiddenWidths) widths.push({ width, keep: this.spec.hiddenKeep });
     return widths;
   }
 
@@ -99,7 +111,11 @@ export class Classifier {
       const hiddenCount = this.spec.hidden.length;
       for (let i = 0; i < this.dense.length; i++) {
         if (masks?.[i]) h = tf.mul(h, masks[i]);
-        const { weights, bias, pieces } = this.dense[i];
+        const { weights, bias, pieces, conv } = this.dense[i];
+        if (conv) {
+          h = convMaxoutForward(h, weights, bias, conv);
+          continue;
+        }
         const z = tf.add(tf.matMul(h, weights), bias) as tf.Tensor2D;
         h = i < hiddenCount && pieces > 1 ? tf.max(tf.reshape(z, [z.shape[0], -1, pieces]), 2) : z;
       }
@@ -171,10 +187,10 @@ export class Classifier {
 
   /** Projects each unit's incoming weights back into the max-norm ball (pylearn2 max_col_norm). */
   applyConstraints(): void {
-    const limit = this.spec.maxColumnNorm;
-    if (limit === null) return;
     tf.tidy(() => {
-      for (const { weights } of this.dense) {
+      for (const { weights, maxNorm } of this.dense) {
+        const limit = maxNorm === undefined ? this.spec.maxColumnNorm : maxNorm;
+        if (limit === null) continue;
         const norms = tf.sqrt(tf.sum(tf.square(weights), 0, true));
         const scale = tf.minimum(1, tf.div(limit, tf.maximum(norms, 1e-7)));
         weights.assign(tf.mul(weights, scale) as tf.Tensor2D);

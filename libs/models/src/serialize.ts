@@ -42,15 +42,30 @@ export async function loadModel(directory: string): Promise<{ model: Classifier;
   const { spec, inputSize, numClasses } = stored.userDefinedMetadata;
   const [group] = stored.weightsManifest;
   const bytes = await readFile(join(directory, group.paths[0]));
-  const weights = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), group.weights);
   // The PRNG only fills the initial values, which are overwritten at once.
   const model = new Classifier(spec, inputSize, numClasses, Rng.fromSeed(0));
-  for (const [name, variable] of model.namedVariables) {
-    const value = weights[name];
-    if (!value) throw new Error(`${path}: weight "${name}" is missing`);
-    if (value.shape.join('x') !== variable.shape.join('x')) throw new Error(`${path}: weight "${name}" has shape ${value.shape} but the spec needs ${variable.shape}`);
-    variable.assign(value);
+  let weights: tf.NamedTensorMap = {};
+  try {
+    // Shapes are checked before decoding: a wrong size in the manifest would shift every later weight's bytes
+    // and fail inside tfjs with a message that names no weight.
+    const needed = new Map(model.namedVariables.map(([name, variable]) => [name, variable.shape]));
+    for (const { name, shape } of group.weights) {
+      const need = needed.get(name);
+      if (need && shape.join('x') !== need.join('x')) throw new Error(`${path}: weight "${name}" has shape ${shape} but the spec needs ${need}`);
+    }
+    weights = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), group.weights);
+    for (const [name, variable] of model.namedVariables) {
+      const value = weights[name];
+      if (!value) throw new Error(`${path}: weight "${name}" is missing`);
+      if (value.shape.join('x') !== variable.shape.join('x')) throw new Error(`${path}: weight "${name}" has shape ${value.shape} but the spec needs ${variable.shape}`);
+      variable.assign(value);
+    }
+  } catch (error) {
+    // A rejected file must not leak the half-built model's variables.
+    model.dispose();
+    throw error;
+  } finally {
+    tf.dispose(Object.values(weights));
   }
-  tf.dispose(Object.values(weights));
   return { model, numClasses };
 }

@@ -12,6 +12,25 @@ export interface MaxoutLayerSpec {
   kind: 'maxout';
   units: number;
   pieces: number;
+  /** Max-norm for this layer's columns, overriding `maxColumnNorm` (pylearn2 per-layer max_col_norm). */
+  maxNorm?: number | null;
+}
+
+/**
+ * Convolutional maxout (conv-maxout.ts): zero-pad, stride-1 k×k convolution to units·pieces channels,
+ * max over each unit's pieces, max-pool (cuda-convnet ceil rounding). Needs `ModelSpec.imageShape`
+ * and may only follow other conv layers; inputs stay flattened NHWC rows.
+ */
+export interface ConvMaxoutLayerSpec {
+  kind: 'conv-maxout';
+  units: number;
+  pieces: number;
+  kernel: number;
+  pad: number;
+  pool: number;
+  poolStride: number;
+  /** Max-norm of each output channel's kernel (pylearn2 max_kernel_norm), overriding `maxColumnNorm`. */
+  maxNorm?: number | null;
 }
 
 export interface RbfLayerSpec {
@@ -22,12 +41,14 @@ export interface RbfLayerSpec {
   kind: 'rbf';
 }
 
-export type HiddenLayerSpec = MaxoutLayerSpec;
+export type HiddenLayerSpec = MaxoutLayerSpec | ConvMaxoutLayerSpec;
 
 export interface ModelSpec {
   /** A short human name used in reports ("maxout-240", "softmax-regression"). */
   name: string;
   hidden: HiddenLayerSpec[];
+  /** [height, width, channels] of each input row (flattened NHWC); required by conv-maxout layers. */
+  imageShape?: [number, number, number];
   head: Head | 'rbf';
   /** Number of outputs; defaults to the dataset's class count (1 for logistic regression). */
   outputs?: number;

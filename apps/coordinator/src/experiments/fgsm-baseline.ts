@@ -8,7 +8,6 @@ export const fgsmBaseline: ExperimentSpec = {
   title: 'FGSM on softmax regression and a maxout network (MNIST, ε = .25)',
   section: '§4',
   dataset: 'mnist',
-  version: 1,
   scale: {
     smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, shortened: '2,000 training examples, 1 epoch, 1,000 test examples: checks the machinery only' },
     cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'maxout trained 30 epochs on the 50,000-example split (paper: early stopping, then retraining on 60,000)' },
@@ -19,27 +18,27 @@ export const fgsmBaseline: ExperimentSpec = {
     maxout: { spec: maxoutSpec(), training: maxoutTraining },
   },
   evaluations: {
-    'softmax-fgsm': { model: 'softmax', attack: { kind: 'fgsm', eps: 0.25 } },
-    'maxout-fgsm': { model: 'maxout', attack: { kind: 'fgsm', eps: 0.25 } },
+    'softmax-fgsm': { source: 'softmax', attack: { kind: 'fgsm', eps: 0.25 } },
+    'maxout-fgsm': { source: 'maxout', attack: { kind: 'fgsm', eps: 0.25 } },
   },
   claims: [
     {
       id: 'P1',
       description: 'Softmax regression under FGSM ε=.25: 99.9% error, 79.3% mean confidence',
       metrics: {
-        clean_error: { paper: null, from: { evaluation: 'softmax-fgsm', metric: 'clean_error' } },
-        adv_error: { paper: 0.999, tolerance: 0.02, from: { evaluation: 'softmax-fgsm', metric: 'adv_error' } },
-        adv_confidence: { paper: 0.793, tolerance: 0.05, from: { evaluation: 'softmax-fgsm', metric: 'adv_confidence' } },
+        clean_error: { paper: null, from: { unit: 'softmax-fgsm', metric: 'clean_error' } },
+        adv_error: { paper: 0.999, tolerance: 0.02, from: { unit: 'softmax-fgsm', metric: 'adv_error' } },
+        adv_confidence: { paper: 0.793, tolerance: 0.05, from: { unit: 'softmax-fgsm', metric: 'adv_confidence' } },
       },
     },
     {
       id: 'P2',
       description: 'Maxout network under FGSM ε=.25: 89.4% error, 97.6% mean confidence (clean error 0.94%)',
       metrics: {
-        clean_error: { paper: 0.0094, tolerance: 0.003, from: { evaluation: 'maxout-fgsm', metric: 'clean_error' } },
-        adv_error: { paper: 0.894, tolerance: 0.05, from: { evaluation: 'maxout-fgsm', metric: 'adv_error' } },
-        adv_confidence: { paper: 0.976, tolerance: 0.02, from: { evaluation: 'maxout-fgsm', metric: 'adv_confidence' } },
-        adv_confidence_on_errors: { paper: null, from: { evaluation: 'maxout-fgsm', metric: 'adv_confidence_on_errors' } },
+        clean_error: { paper: 0.0094, tolerance: 0.003, from: { unit: 'maxout-fgsm', metric: 'clean_error' } },
+        adv_error: { paper: 0.894, tolerance: 0.05, from: { unit: 'maxout-fgsm', metric: 'adv_error' } },
+        adv_confidence: { paper: 0.976, tolerance: 0.02, from: { unit: 'maxout-fgsm', metric: 'adv_confidence' } },
+        adv_confidence_on_errors: { paper: null, from: { unit: 'maxout-fgsm', metric: 'adv_confidence_on_errors' } },
       },
     },
   ],

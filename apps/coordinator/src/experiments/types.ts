@@ -1,5 +1,6 @@
 import type { DatasetName } from '@advx/data';
 import type { ModelSpec, TrainConfig } from '@advx/models';
+import type { EarlyStopping } from '../units.js';
 
 export type PresetName = 'smoke' | 'cpu' | 'paper';
 export const PRESET_NAMES: readonly PresetName[] = ['smoke', 'cpu', 'paper'];
@@ -16,35 +17,76 @@ export interface PresetScale {
   shortened: string;
 }
 
-export type AttackSpec = { kind: 'fgsm'; eps: number };
+export type AttackSpec =
+  | { kind: 'fgsm'; eps: number }
+  | { kind: 'bim'; eps: number; steps: number; stepSize: number }
+  | { kind: 'pgd'; eps: number; steps: number; stepSize: number };
 
-/** A model an experiment trains once per seed; training depends on the preset. */
+/** A model an experiment trains once per seed (or `members` times per seed, for an ensemble). */
 export interface ModelRole {
   spec: ModelSpec;
   training: Record<PresetName, TrainConfig>;
+  /** Train this many members per seed, with seeds seed + 1000·i (an ensemble, §9). */
+  members?: number;
+  earlyStopping?: EarlyStopping;
+  /** Retrain on training + validation for the epochs that this role's early stopping chose (§6). */
+  retrainFrom?: string;
+  /** App. A: extra "none" class of N(0, I) rubbish examples, this many of them. */
+  rubbishClass?: Record<PresetName, number>;
 }
 
-/** An evaluation of one trained model, optionally under attack. */
+/**
+ * Models are named by role; "ensemble" means every member of a role with `members`, and
+ * "ensemble#0" one member.
+ */
+export type ModelRef = string;
+
 export interface EvaluationRole {
-  model: string;
+  source: ModelRef;
+  /** Defaults to the source (no transfer). */
+  target?: ModelRef;
   attack: AttackSpec | null;
+  split?: 'train' | 'test';
 }
+
+export type AnalysisRole =
+  | { kind: 'rubbish'; model: ModelRef; count: Record<PresetName, number>; attack?: AttackSpec }
+  | { kind: 'linearity'; model: ModelRef; exampleIndex: number; epsMax: number; points: number }
+  | { kind: 'fooling'; model: ModelRef; samplesPerClass: Record<PresetName, number>; eps: number; maxSteps: number };
 
 export interface MetricClaim {
   /** The paper's value as a fraction (null when the paper gives none and we only report ours). */
   paper: number | null;
   /** |ours − paper| within this absolute tolerance counts as reproduced. */
   tolerance?: number;
-  /** Which evaluation role and which of its metrics supplies the number. */
-  from: { evaluation: string; metric: EvaluationMetric };
+  /** Which unit role (evaluation or analysis) and which of its metrics supplies the number. */
+  from: { unit: string; metric: string };
 }
-
-export type EvaluationMetric = 'clean_error' | 'clean_confidence' | 'adv_error' | 'adv_confidence' | 'adv_confidence_on_errors';
 
 export interface ClaimSpec {
   id: string;
   description: string;
   metrics: Record<string, MetricClaim>;
+}
+
+/** A matrix over models (transfer or agreement), each cell an evaluation unit. */
+export interface MatrixSpec {
+  id: string;
+  title: string;
+  models: ModelRef[];
+  attack: AttackSpec;
+  /** Cell value: the target's error on the source's adversarial examples, or how often it agrees with the source. */
+  metrics: ('adv_error' | 'agreement' | 'agreement_both_wrong')[];
+}
+
+/** A curve of error against ε for models and attacks (beyond the paper). */
+export interface CurveSpec {
+  id: string;
+  title: string;
+  models: ModelRef[];
+  attacks: ('fgsm' | 'bim' | 'pgd')[];
+  epsilons: number[];
+  steps: number;
 }
 
 /** An experiment of the paper, declared as data: what to train, what to measure, what the paper says. */
@@ -54,10 +96,15 @@ export interface ExperimentSpec {
   /** Where in the paper the claims come from. */
   section: string;
   dataset: DatasetName;
-  /** Bumped when the experiment's code changes meaning, so cached runs are not reused across it. */
-  version: number;
+  /** Restrict the dataset to these classes, relabelled 0..k-1. */
+  classes?: number[];
   scale: Record<PresetName, PresetScale>;
   models: Record<string, ModelRole>;
   evaluations: Record<string, EvaluationRole>;
+  analyses?: Record<string, AnalysisRole>;
+  matrices?: MatrixSpec[];
+  curves?: CurveSpec[];
   claims: ClaimSpec[];
+  /** Figures this experiment draws from its units' artifacts (see figures.ts). */
+  figures?: string[];
 }

@@ -1,0 +1,18 @@
+// Figures and the HTML report of a sweep. One door: everything the coordinator needs is exported here.
+export type {
+  Figure,
+  ImageGridFigure,
+  LineChartFigure,
+  HeatmapFigure,
+  BarChartFigure,
+  GridImage,
+  RenderedFigure,
+  HtmlReportInput,
+  HtmlExperiment,
+  HtmlClaim,
+  HtmlMetric,
+  HtmlRun,
+} from './types.js';
+export { renderFigure } from './render.js';
+export { renderHtmlReport } from './html.js';
+export { chartSpec } from './charts.js';

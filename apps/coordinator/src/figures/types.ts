@@ -1,0 +1,118 @@
+/** One image of an image grid: row-major, channel-last (HWC) pixel values. */
+export interface GridImage {
+  pixels: Float32Array | number[];
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  /** Text under the tile; '\n' forces a line break, long labels wrap to the tile width. */
+  label?: string;
+  /** 'unit': values in [0,1] shown as grey/RGB; 'diverging': signed values, 0 = mid grey, symmetric scale per image */
+  scale?: 'unit' | 'diverging';
+}
+
+export interface ImageGridFigure {
+  kind: 'image-grid';
+  id: string;
+  title: string;
+  caption: string;
+  columns: number;
+  images: GridImage[];
+}
+
+export interface LineChartFigure {
+  kind: 'line-chart';
+  id: string;
+  title: string;
+  caption: string;
+  xLabel: string;
+  yLabel: string;
+  series: { name: string; points: [number, number][] }[];
+  yDomain?: [number, number];
+}
+
+export interface HeatmapFigure {
+  kind: 'heatmap';
+  id: string;
+  title: string;
+  caption: string;
+  rowLabel: string;
+  columnLabel: string;
+  rows: string[];
+  columns: string[];
+  /** values[row][column], fractions in [0,1]; null = not measured. */
+  values: (number | null)[][];
+  format: 'percent';
+}
+
+export interface BarChartFigure {
+  kind: 'bar-chart';
+  id: string;
+  title: string;
+  caption: string;
+  xLabel: string;
+  yLabel: string;
+  categories: string[];
+  values: number[];
+}
+
+export type Figure = ImageGridFigure | LineChartFigure | HeatmapFigure | BarChartFigure;
+export type ChartFigure = LineChartFigure | HeatmapFigure | BarChartFigure;
+
+export interface RenderedFigure {
+  id: string;
+  title: string;
+  caption: string;
+  svgPath: string;
+  pngPath: string;
+}
+
+export interface HtmlMetric {
+  paper: number | null;
+  mean: number;
+  std: number;
+  ci95: number;
+  n: number;
+  status: string;
+  tolerance: number | null;
+}
+
+export interface HtmlClaim {
+  id: string;
+  description: string;
+  status: string;
+  /** Unit keys whose results fed this claim. */
+  runs: string[];
+  metrics: Record<string, HtmlMetric>;
+}
+
+export interface HtmlExperiment {
+  id: string;
+  title: string;
+  section: string;
+  shortened: string;
+  /** Why the experiment did not run, e.g. 'CIFAR-10 absent'. */
+  skipped?: string;
+  claims: HtmlClaim[];
+  /** Ids of figures (RenderedFigure.id) shown with this experiment. */
+  figures: string[];
+}
+
+export interface HtmlRun {
+  key: string;
+  role: string;
+  seed: number;
+  status: string;
+  resultPath: string | null;
+}
+
+export interface HtmlReportInput {
+  title: string;
+  preset: string;
+  backend: string;
+  seeds: number[];
+  wallSeconds: number;
+  generatedAt: string;
+  command: string;
+  experiments: HtmlExperiment[];
+  runs: HtmlRun[];
+}
