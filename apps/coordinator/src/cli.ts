@@ -40,7 +40,7 @@ function seedList(value: string): number[] {
 export function buildCommand(): Command {
   return new Command('sweep')
     .description('Run an experiment of Goodfellow et al. (2015) over seeds on a worker pool and write report.json / report.md.')
-    .addOption(new Option('--experiment <id>', `experiment to run: ${Object.keys(EXPERIMENTS).join(', ')}`).default('fgsm-baseline'))
+    .addOption(new Option('--experiment <id>', `experiment to run: all (the whole catalogue), ${Object.keys(EXPERIMENTS).join(', ')}`).default('fgsm-baseline'))
     .addOption(new Option('--preset <name>', 'smoke (seconds, for tests) | cpu (2-core budget) | paper (paper settings, GPU)').choices(PRESET_NAMES).default('cpu'))
     .option('--seeds <list>', 'comma-separated seeds, e.g. 1,2,3', seedList)
     .option('--num-seeds <n>', 'use seeds 1..n (ignored when --seeds is given)', positiveInt('--num-seeds'), 5)
@@ -70,7 +70,7 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   }
   if (help) return 'help';
   const o = command.opts();
-  if (!(o.experiment in EXPERIMENTS)) throw new UsageError(`--experiment: unknown experiment "${o.experiment}" (known: ${Object.keys(EXPERIMENTS).join(', ')})`);
+  if (o.experiment !== 'all' && !(o.experiment in EXPERIMENTS)) throw new UsageError(`--experiment: unknown experiment "${o.experiment}" (known: all, ${Object.keys(EXPERIMENTS).join(', ')})`);
   if (o.dataset !== undefined && !isDatasetName(o.dataset)) throw new UsageError(`--dataset: unknown dataset "${o.dataset}"`);
   const seeds: number[] = o.seeds ?? Array.from({ length: o.numSeeds }, (_, i) => i + 1);
   return {

@@ -15,7 +15,7 @@ export interface Executor {
 export interface PiscinaExecutorOptions {
   workers: number;
   backend: string;
-  dataset: SharedDataset;
+  datasets: Record<string, SharedDataset>;
   runsDir: string;
   progressChannel: string;
 }
@@ -40,7 +40,7 @@ export class PiscinaExecutor implements Executor {
     process.env.OMP_NUM_THREADS ??= threads;
     const workerData: WorkerData = {
       backend: options.backend,
-      dataset: options.dataset,
+      datasets: options.datasets,
       runsDir: options.runsDir,
       progressChannel: options.progressChannel,
     };

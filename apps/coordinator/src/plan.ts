@@ -52,7 +52,12 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     return key;
   };
 
-  for (const seed of seeds) {
+  const cap = experiment.maxSeeds?.[preset];
+  const planned = cap ? seeds.slice(0, cap) : seeds;
+  // Training reads neither the test split nor its size: leave it out of train keys so experiments
+  // that evaluate on different test subsets still share their trained models.
+  const trainDataset: DatasetRef = { ...dataset, testCount: null };
+  for (const seed of planned) {
     const members = new Map<string, string[]>();
     // Roles that retrain from another role's choice of epochs come after it.
     const order = Object.entries(experiment.models).sort(([, a], [, b]) => Number(!!a.retrainFrom) - Number(!!b.retrainFrom));
@@ -64,11 +69,11 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
         if (model.retrainFrom && !chooser) throw new Error(`experiment ${experiment.id}: model "${role}" retrains from unknown model "${model.retrainFrom}"`);
         const config: UnitConfig = {
           kind: 'train',
-          dataset,
-          model: model.spec,
+          dataset: trainDataset,
+          model: 'hidden' in model.spec ? model.spec : model.spec[preset],
           training: model.training[preset],
           seed: seed + 1000 * i,
-          earlyStopping: model.earlyStopping ?? null,
+          earlyStopping: model.earlyStopping?.[preset] ?? null,
           epochsFrom: chooser ?? null,
           includeValidation: !!model.retrainFrom,
           rubbishClass: model.rubbishClass?.[preset] ?? null,
@@ -107,11 +112,13 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       add(role, seed, analysisConfig(analysis, model, dataset, preset, seed), model);
     }
   }
-  return { experiment, preset, seeds, units, roles };
+  return { experiment, preset, seeds: planned, units, roles };
 }
 
 function analysisConfig(analysis: AnalysisRole, model: string[], dataset: DatasetRef, preset: PresetName, seed: number): UnitConfig {
   switch (analysis.kind) {
+    case 'examples':
+      return { kind: 'examples', dataset, model, attack: analysis.attack, count: analysis.count, weights: analysis.weights, seed };
     case 'rubbish':
       return { kind: 'rubbish', dataset, model, count: analysis.count[preset], attack: analysis.attack ?? null, seed };
     case 'linearity':

@@ -1,21 +1,24 @@
 import { summarize } from '@advx/metrics';
-import type { Plan } from './plan.js';
+import { curveRole, matrixRole, type Plan } from './plan.js';
+import type { MetricClaim, PresetName } from './experiments/types.js';
 import type { UnitStatus } from './scheduler.js';
 
 export interface MetricReport {
   paper: number | null;
   tolerance: number | null;
+  bound: 'atLeast' | 'atMost' | null;
   mean: number;
   std: number;
   ci95: number;
   n: number;
   values: number[];
-  /** 'within tolerance' | 'off by +x.x pp (tolerance y pp)' | 'ours only' | 'no data'. */
+  /** 'within tolerance (±x pp)' | 'off by +x pp (tolerance ±y pp)' | 'ours only' | 'no data' | bound checks. */
   status: string;
 }
 
 export interface ClaimReport {
   id: string;
+  experiment: string;
   description: string;
   metrics: Record<string, MetricReport>;
   status: string;
@@ -23,18 +26,60 @@ export interface ClaimReport {
   runs: string[];
 }
 
-export interface Report {
+export interface MatrixReport {
+  id: string;
   experiment: string;
   title: string;
+  metric: string;
+  models: string[];
+  /** [source][target] mean over seeds (null where no seed finished). */
+  values: (number | null)[][];
+}
+
+export interface CurveReport {
+  id: string;
+  experiment: string;
+  title: string;
+  series: { model: string; attack: string; points: [eps: number, error: number][] }[];
+}
+
+export interface ExperimentReport {
+  id: string;
+  title: string;
   section: string;
-  preset: string;
+  shortened: string;
+  /** Seeds this experiment ran (fewer than the sweep's where the preset caps it). */
+  seeds: number[];
+  claims: string[];
+  matrices: string[];
+  curves: string[];
+  skipped: string | null;
+}
+
+export interface RunReport {
+  key: string;
+  role: string;
+  seed: number;
+  status: string;
+  resultPath: string | null;
+  attempts: number;
+  error: string | null;
+  backend: string | null;
+  computeSeconds: number | null;
+}
+
+export interface Report {
+  experiment: string;
+  preset: PresetName;
   backend: string;
   dataset: string;
   seeds: number[];
   wallSeconds: number;
-  shortened: string;
+  experiments: ExperimentReport[];
   claims: ClaimReport[];
-  runs: { key: string; role: string; seed: number; status: string; resultPath: string | null; attempts: number; error: string | null; backend: string | null; computeSeconds: number | null }[];
+  matrices: MatrixReport[];
+  curves: CurveReport[];
+  runs: RunReport[];
   complete: boolean;
   failures: { key: string; role: string; seed: number; error: string }[];
   generatedAt: string;
@@ -42,61 +87,131 @@ export interface Report {
 
 const pp = (x: number) => `${(x * 100).toFixed(2)} pp`;
 
-function metricStatus(paper: number | null, tolerance: number | undefined, mean: number, n: number): string {
+function metricStatus(claim: MetricClaim, mean: number, n: number): string {
   if (n === 0) return 'no data';
-  if (paper === null) return 'ours only';
-  const diff = mean - paper;
-  if (tolerance !== undefined && Math.abs(diff) <= tolerance) return `within tolerance (±${pp(tolerance)})`;
-  return `off by ${diff >= 0 ? '+' : '−'}${pp(Math.abs(diff))}${tolerance !== undefined ? ` (tolerance ±${pp(tolerance)})` : ''}`;
+  if (claim.paper === null) return 'ours only';
+  const diff = mean - claim.paper;
+  if (claim.bound === 'atLeast') return diff >= 0 ? `holds (≥ ${pp(claim.paper).replace(' pp', '%')})` : `fails: ${pp(-diff)} below the bound`;
+  if (claim.bound === 'atMost') return diff <= 0 ? `holds (≤ ${pp(claim.paper).replace(' pp', '%')})` : `fails: ${pp(diff)} above the bound`;
+  if (claim.tolerance !== undefined && Math.abs(diff) <= claim.tolerance) return `within tolerance (±${pp(claim.tolerance)})`;
+  return `off by ${diff >= 0 ? '+' : '−'}${pp(Math.abs(diff))}${claim.tolerance !== undefined ? ` (tolerance ±${pp(claim.tolerance)})` : ''}`;
 }
 
-export function buildReport(plan: Plan, statuses: Map<string, UnitStatus>, wallSeconds: number, interrupted: boolean): Report {
-  const { experiment, preset } = plan;
+const reproduced = (status: string) => status.startsWith('within') || status.startsWith('holds');
+
+/** Mean over seeds of one metric of the units filling `role`. */
+function roleValues(plan: Plan, statuses: Map<string, UnitStatus>, role: string, metric: string): { values: number[]; keys: string[] } {
+  const values: number[] = [];
+  const keys: string[] = [];
+  for (const key of plan.roles.get(role)?.values() ?? []) {
+    const value = statuses.get(key)?.result?.metrics[metric];
+    if (typeof value === 'number' && Number.isFinite(value)) {
+      values.push(value);
+      keys.push(key);
+    }
+  }
+  return { values, keys };
+}
+
+function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
+  const { experiment } = plan;
   const claims: ClaimReport[] = experiment.claims.map((claim) => {
     const runs = new Set<string>();
     const metrics = Object.fromEntries(
       Object.entries(claim.metrics).map(([name, metric]) => {
-        const values: number[] = [];
-        for (const key of plan.roles.get(metric.from.unit)?.values() ?? []) {
-          const value = statuses.get(key)?.result?.metrics[metric.from.metric];
-          if (typeof value === 'number') {
-            values.push(value);
-            runs.add(key);
-          }
-        }
+        const { values, keys } = roleValues(plan, statuses, metric.from.unit, metric.from.metric);
+        keys.forEach((k) => runs.add(k));
         const summary = summarize(values);
         const report: MetricReport = {
           paper: metric.paper,
           tolerance: metric.tolerance ?? null,
+          bound: metric.bound ?? null,
           mean: summary.mean,
           std: summary.std,
           ci95: summary.ci95,
           n: summary.n,
           values,
-          status: metricStatus(metric.paper, metric.tolerance, summary.mean, summary.n),
+          status: metricStatus(metric, summary.mean, summary.n),
         };
         return [name, report];
       }),
     );
-    const compared = Object.values(metrics).filter((m) => m.paper !== null && m.n > 0);
-    const status =
-      compared.length === 0 ? 'no data' : compared.every((m) => m.status.startsWith('within')) ? 'reproduced' : `differs: ${Object.entries(metrics).filter(([, m]) => m.status.startsWith('off')).map(([n]) => n).join(', ')}`;
-    return { id: claim.id, description: claim.description, metrics, status, runs: [...runs] };
+    const compared = Object.entries(metrics).filter(([, m]) => m.paper !== null && m.n > 0);
+    const status = compared.length === 0 ? 'no data' : compared.every(([, m]) => reproduced(m.status)) ? 'reproduced' : `differs: ${compared.filter(([, m]) => !reproduced(m.status)).map(([n]) => n).join(', ')}`;
+    return { id: claim.id, experiment: experiment.id, description: claim.description, metrics, status, runs: [...runs] };
   });
+  const matrices: MatrixReport[] = (experiment.matrices ?? []).flatMap((matrix) =>
+    matrix.metrics.map((metric) => ({
+      id: `${matrix.id}-${metric}`,
+      experiment: experiment.id,
+      title: `${matrix.title}: ${metric.replaceAll('_', ' ')}`,
+      metric,
+      models: matrix.models,
+      values: matrix.models.map((source) =>
+        matrix.models.map((target) => {
+          const { values } = roleValues(plan, statuses, matrixRole(matrix.id, source, target), metric);
+          return values.length ? summarize(values).mean : null;
+        }),
+      ),
+    })),
+  );
+  const curves: CurveReport[] = (experiment.curves ?? []).map((curve) => ({
+    id: curve.id,
+    experiment: experiment.id,
+    title: curve.title,
+    series: curve.models.flatMap((model) =>
+      curve.attacks.map((attack) => ({
+        model,
+        attack,
+        points: curve.epsilons.flatMap((eps): [number, number][] => {
+          const { values } = roleValues(plan, statuses, curveRole(curve.id, model, attack, eps), 'adv_error');
+          return values.length ? [[eps, summarize(values).mean]] : [];
+        }),
+      })),
+    ),
+  }));
+  return { claims, matrices, curves };
+}
 
+/** One report for one experiment or the whole catalogue (`experiment: 'all'`). */
+export function buildReport(
+  name: string,
+  plans: Plan[],
+  skipped: { id: string; title: string; section: string; reason: string }[],
+  statuses: Map<string, UnitStatus>,
+  wallSeconds: number,
+  interrupted: boolean,
+  preset: PresetName,
+  seeds: number[],
+  dataset: string,
+): Report {
+  const parts = plans.map((plan) => ({ plan, ...experimentParts(plan, statuses) }));
   const all = [...statuses.values()];
   const backends = new Set(all.map((s) => s.result?.backend).filter((b): b is string => !!b));
   return {
-    experiment: experiment.id,
-    title: experiment.title,
-    section: experiment.section,
+    experiment: name,
     preset,
     backend: backends.size === 0 ? 'none' : [...backends].join('+'),
-    dataset: experiment.dataset,
-    seeds: plan.seeds,
+    dataset,
+    seeds,
     wallSeconds,
-    shortened: experiment.scale[preset].shortened,
-    claims,
+    experiments: [
+      ...parts.map(({ plan, claims, matrices, curves }) => ({
+        id: plan.experiment.id,
+        title: plan.experiment.title,
+        section: plan.experiment.section,
+        shortened: plan.experiment.scale[preset].shortened,
+        seeds: plan.seeds,
+        claims: claims.map((c) => c.id),
+        matrices: matrices.map((m) => m.id),
+        curves: curves.map((c) => c.id),
+        skipped: null,
+      })),
+      ...skipped.map((s) => ({ id: s.id, title: s.title, section: s.section, shortened: '', seeds: [], claims: [], matrices: [], curves: [], skipped: s.reason })),
+    ],
+    claims: parts.flatMap((p) => p.claims),
+    matrices: parts.flatMap((p) => p.matrices),
+    curves: parts.flatMap((p) => p.curves),
     runs: all.map((s) => ({
       key: s.unit.key,
       role: s.unit.role,
@@ -114,32 +229,53 @@ export function buildReport(plan: Plan, statuses: Map<string, UnitStatus>, wallS
   };
 }
 
-const percent = (x: number) => (Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
+const percent = (x: number | null) => (x !== null && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
 
 export function renderMarkdown(report: Report): string {
   const lines = [
-    `# ${report.title}`,
+    `# advx report: ${report.experiment}`,
     '',
-    `Experiment \`${report.experiment}\` (paper ${report.section}), preset \`${report.preset}\`, backend \`${report.backend}\`, dataset ${report.dataset}, seeds ${report.seeds.join(', ')}, wall time ${report.wallSeconds.toFixed(1)} s.`,
-    report.complete ? '' : '\n**Incomplete:** some units did not finish (see Failures).',
-    `Preset scale: ${report.shortened}.`,
-    '',
-    '| claim | metric | paper | ours (mean ± std) | 95% CI | n | status |',
-    '|---|---|---|---|---|---|---|',
+    `Preset \`${report.preset}\`, backend \`${report.backend}\`, dataset ${report.dataset}, seeds ${report.seeds.join(', ')}, wall time ${report.wallSeconds.toFixed(1)} s.`,
+    report.complete ? '' : '\n**Incomplete:** some units did not finish (see Failures).\n',
   ];
-  for (const claim of report.claims) {
-    for (const [name, m] of Object.entries(claim.metrics)) {
-      const ours = m.n ? `${percent(m.mean)} ± ${percent(m.std)}` : '–';
-      const ci = Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–';
-      lines.push(`| ${claim.id} | ${name} | ${m.paper === null ? '–' : percent(m.paper)} | ${ours} | ${ci} | ${m.n} | ${m.status} |`);
+  for (const experiment of report.experiments) {
+    lines.push(`## ${experiment.title} (\`${experiment.id}\`, paper ${experiment.section})`, '');
+    if (experiment.skipped) {
+      lines.push(`Skipped: ${experiment.skipped}`, '');
+      continue;
+    }
+    lines.push(`Preset scale: ${experiment.shortened}. Seeds: ${experiment.seeds.join(', ')}.`, '');
+    const claims = report.claims.filter((c) => c.experiment === experiment.id);
+    if (claims.length) {
+      lines.push('| claim | metric | paper | ours (mean ± std) | 95% CI | n | status |', '|---|---|---|---|---|---|---|');
+      for (const claim of claims) {
+        for (const [name, m] of Object.entries(claim.metrics)) {
+          const paper = m.paper === null ? '–' : `${m.bound === 'atLeast' ? '≥ ' : m.bound === 'atMost' ? '≤ ' : ''}${percent(m.paper)}`;
+          const ours = m.n ? `${percent(m.mean)} ± ${percent(m.std)}` : '–';
+          lines.push(`| ${claim.id} | ${name} | ${paper} | ${ours} | ${Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–'} | ${m.n} | ${m.status} |`);
+        }
+      }
+      lines.push('', '| claim | description | status |', '|---|---|---|');
+      for (const claim of claims) lines.push(`| ${claim.id} | ${claim.description} | ${claim.status} |`);
+      lines.push('');
+    }
+    for (const matrix of report.matrices.filter((m) => m.experiment === experiment.id)) {
+      lines.push(`**${matrix.title}** (rows: source of the adversarial examples, columns: target)`, '', `| source \\ target | ${matrix.models.join(' | ')} |`, `|---|${matrix.models.map(() => '---').join('|')}|`);
+      matrix.values.forEach((row, i) => lines.push(`| ${matrix.models[i]} | ${row.map(percent).join(' | ')} |`));
+      lines.push('');
+    }
+    for (const curve of report.curves.filter((c) => c.experiment === experiment.id)) {
+      const epsilons = [...new Set(curve.series.flatMap((s) => s.points.map(([e]) => e)))].sort((a, b) => a - b);
+      lines.push(`**${curve.title}** (error rate)`, '', `| model | attack | ${epsilons.map((e) => `ε=${e}`).join(' | ')} |`, `|---|---|${epsilons.map(() => '---').join('|')}|`);
+      for (const s of curve.series) lines.push(`| ${s.model} | ${s.attack} | ${epsilons.map((e) => percent(s.points.find(([x]) => x === e)?.[1] ?? null)).join(' | ')} |`);
+      lines.push('');
     }
   }
-  lines.push('', '| claim | description | status |', '|---|---|---|');
-  for (const claim of report.claims) lines.push(`| ${claim.id} | ${claim.description} | ${claim.status} |`);
   if (report.failures.length) {
-    lines.push('', '## Failures', '');
+    lines.push('## Failures', '');
     for (const f of report.failures) lines.push(`- \`${f.key}\` (${f.role}, seed ${f.seed}): ${f.error}`);
+    lines.push('');
   }
-  lines.push('', `Runs: ${report.runs.length} units (${report.runs.filter((r) => r.status === 'cached').length} from cache); results under \`runs/<key>/result.json\`.`, '');
+  lines.push(`Runs: ${report.runs.length} units (${report.runs.filter((r) => r.status === 'cached').length} from cache); results under \`runs/<key>/result.json\`.`, '');
   return lines.join('\n');
 }

@@ -1,16 +1,16 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { loadDataset } from '@advx/data';
+import { DataError, loadDataset, type DatasetName, type DatasetSplits } from '@advx/data';
 import type { SweepOptions } from './cli.js';
-import { EXPERIMENTS } from './experiments/index.js';
+import { EXPERIMENTS, type ExperimentSpec } from './experiments/index.js';
 import { PiscinaExecutor } from './executor.js';
 import { createLogger } from './log.js';
-import { planExperiment } from './plan.js';
+import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
 import { buildReport, renderMarkdown, type Report } from './report.js';
 import { runUnits } from './scheduler.js';
-import { shareSplits } from './shared-data.js';
+import { shareSplits, type SharedDataset } from './shared-data.js';
 import { RunStore, writeFileAtomic } from './store.js';
 import type { ProgressEvent } from './work.js';
 
@@ -19,32 +19,59 @@ export interface SweepOutcome {
   reportPath: string;
 }
 
+/** Experiments on MNIST-shaped data can run on a drop-in replacement (`--dataset fashion-mnist`). */
+function datasetFor(experiment: ExperimentSpec, override: DatasetName | undefined): DatasetName {
+  return override && experiment.dataset !== 'cifar10' ? override : experiment.dataset;
+}
+
 /** One sweep: load and share the data, plan units, farm them out, aggregate, write the reports. */
 export async function runSweep(options: SweepOptions, signal?: AbortSignal): Promise<SweepOutcome> {
   const started = performance.now();
-  const experiment = EXPERIMENTS[options.experiment];
+  const selected = options.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[options.experiment]];
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
   const logger = createLogger(join(out, 'sweep.log'));
-  const datasetName = options.dataset ?? experiment.dataset;
-  const datasetExperiment = { ...experiment, dataset: datasetName };
 
-  // Data problems surface here, before any worker starts or any report is written.
-  const splits = await loadDataset(datasetName, { dataDir: options.dataDir, validationSize: experiment.scale[options.preset].validationSize });
-  logger.info(`dataset ${datasetName}: ${splits.train.count} train / ${splits.validation?.count ?? 0} validation / ${splits.test.count} test from ${splits.directory}`);
+  // Data problems surface here, before any worker starts or any report is written. Only an
+  // absent CIFAR-10 skips its experiments (it cannot be had offline); every other problem stops.
+  const splits = new Map<DatasetName, DatasetSplits>();
+  const skipped: { id: string; title: string; section: string; reason: string }[] = [];
+  const experiments: ExperimentSpec[] = [];
+  for (const experiment of selected) {
+    const name = datasetFor(experiment, options.dataset);
+    if (!splits.has(name)) {
+      try {
+        const validationSize = Math.max(...selected.filter((e) => datasetFor(e, options.dataset) === name).map((e) => e.scale[options.preset].validationSize));
+        const loaded = await loadDataset(name, { dataDir: name === 'cifar10' ? undefined : options.dataDir, validationSize });
+        splits.set(name, loaded);
+        logger.info(`dataset ${name}: ${loaded.train.count} train / ${loaded.validation?.count ?? 0} validation / ${loaded.test.count} test from ${loaded.directory}`);
+      } catch (error) {
+        if (name === 'cifar10' && options.experiment === 'all' && error instanceof DataError) {
+          skipped.push({ id: experiment.id, title: experiment.title, section: experiment.section, reason: `CIFAR-10 is not available here (${error.message}); set CIFAR10_DIR to run it` });
+          logger.warn(`skipping ${experiment.id}: CIFAR-10 not available (${error.message})`);
+          continue;
+        }
+        throw error;
+      }
+    }
+    experiments.push({ ...experiment, dataset: name });
+  }
 
-  const plan = planExperiment(datasetExperiment, options.preset, options.seeds, splits.checksum);
+  const plans: Plan[] = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
+  const units = plans.flatMap((p) => p.units);
+  const distinct = new Set(units.map((u) => u.key)).size;
   const store = new RunStore(join(out, 'runs'));
   const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;
   const channel = new BroadcastChannel(progressChannel);
-  const progress = new SweepProgress(plan.units.length, logger);
+  const progress = new SweepProgress(distinct, logger);
   channel.onmessage = (message) => progress.onEpoch((message as { data: ProgressEvent }).data);
 
-  logger.info(`sweep ${experiment.id}: preset ${options.preset}, seeds ${options.seeds.join(',')}, ${plan.units.length} units on ${options.workers} workers (backend ${options.backend})`);
-  const executor = new PiscinaExecutor({ workers: options.workers, backend: options.backend, dataset: shareSplits(splits), runsDir: store.runsDir, progressChannel });
+  logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${distinct} units on ${options.workers} workers (backend ${options.backend})`);
+  const datasets: Record<string, SharedDataset> = Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)]));
+  const executor = new PiscinaExecutor({ workers: options.workers, backend: options.backend, datasets, runsDir: store.runsDir, progressChannel });
   let statuses;
   try {
-    statuses = await runUnits(plan.units, {
+    statuses = await runUnits(units, {
       executor,
       store,
       retries: options.retries,
@@ -58,7 +85,8 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
     await executor.close();
   }
 
-  const report = buildReport(plan, statuses, (performance.now() - started) / 1000, signal?.aborted ?? false);
+  const datasetLabel = [...splits.keys()].join('+');
+  const report = buildReport(options.experiment, plans, skipped, statuses, (performance.now() - started) / 1000, signal?.aborted ?? false, options.preset, options.seeds, datasetLabel);
   const reportPath = join(out, 'report.json');
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2));
   await writeFileAtomic(join(out, 'report.md'), renderMarkdown(report));

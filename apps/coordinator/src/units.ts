@@ -82,7 +82,17 @@ export interface FoolingUnitConfig {
   seed: number;
 }
 
-export type UnitConfig = TrainUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
+export interface ExamplesUnitConfig {
+  kind: 'examples';
+  dataset: DatasetRef;
+  model: string[];
+  attack: AttackSpec;
+  count: number;
+  weights: boolean;
+  seed: number;
+}
+
+export type UnitConfig = ExamplesUnitConfig | TrainUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
 
 export interface Unit {
   key: string;

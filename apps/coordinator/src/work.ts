@@ -12,7 +12,7 @@ import type { DatasetRef, EvaluateUnitConfig, Metrics, TrainUnitConfig, Unit, Un
 /** What a worker thread holds for its whole life: the backend in use and the shared dataset. */
 export interface WorkerContext {
   backend: string;
-  dataset: SharedDataset;
+  datasets: Record<string, SharedDataset>;
   runsDir: string;
   progress: (event: ProgressEvent) => void;
 }
@@ -33,7 +33,9 @@ async function readResult(context: WorkerContext, key: string): Promise<UnitResu
 
 /** The split a unit works on, restricted to the experiment's classes and the preset's size. */
 export function unitData(context: WorkerContext, ref: DatasetRef, split: 'train' | 'validation' | 'test'): Dataset {
-  let data = viewSplit(context.dataset, split);
+  const shared = context.datasets[ref.name];
+  if (!shared) throw new Error(`dataset ${ref.name} was not loaded for this sweep`);
+  let data = viewSplit(shared, split);
   if (ref.classes) data = filterClasses(data, ref.classes, true);
   const count = split === 'train' ? ref.trainCount : split === 'test' ? ref.testCount : null;
   return head(data, count);
@@ -145,7 +147,7 @@ const runTrain: Handler = async (context, unit) => {
 
 /** Device-side counters of how a target's predictions relate to the source's on the same adversarial inputs. */
 class AgreementCounter {
-  private sums: tf.Tensor1D = tf.zeros([4]);
+  private sums: tf.Tensor1D = tf.keep(tf.zeros([4]));
 
   add(labels: tf.Tensor1D, sourcePred: tf.Tensor1D, targetPred: tf.Tensor1D): void {
     const next = tf.tidy(() => {

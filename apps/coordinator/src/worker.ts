@@ -10,7 +10,7 @@ import { runUnit, type ProgressEvent, type WorkerContext } from './work.js';
 /** Piscina worker: one tfjs engine per thread, initialised once and reused for every unit it runs. */
 export interface WorkerData {
   backend: string;
-  dataset: SharedDataset;
+  datasets: Record<string, SharedDataset>;
   runsDir: string;
   progressChannel: string;
 }
@@ -26,7 +26,7 @@ const ready: Promise<WorkerContext> = (async () => {
   const info = await selectBackend(requested);
   return {
     backend: info.name,
-    dataset: data.dataset,
+    datasets: data.datasets,
     runsDir: data.runsDir,
     progress: (event: ProgressEvent) => channel.postMessage(event),
   };

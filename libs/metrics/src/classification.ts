@@ -15,7 +15,8 @@ export interface ClassificationStats {
  * `result()`, so evaluation never stalls the backend once per batch.
  */
 export class ClassificationAccumulator {
-  private sums: tf.Tensor1D = tf.zeros([3]);
+  // kept so that creating the accumulator inside a caller's tf.tidy does not free it.
+  private sums: tf.Tensor1D = tf.keep(tf.zeros([3]));
   private count = 0;
 
   /** predictions, labels: int [n]; confidence: float [n]. */

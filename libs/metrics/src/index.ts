@@ -1,2 +1,5 @@
 export { ClassificationAccumulator, type ClassificationStats } from './classification.js';
 export { summarize, tCritical95, type Summary } from './summary.js';
+export { rubbishStats, type RubbishStats } from './rubbish.js';
+export { logitsAlongDirection, piecewiseLinearFit, type PiecewiseFit, type PiecewiseFitOptions } from './linearity.js';
+export { transferMatrices, type TransferInput, type TransferMatrices, type NamedMatrix, type Predictions } from './matrices.js';

@@ -63,9 +63,8 @@ export function convGeometry(layer: ConvMaxoutLayerSpec, input: [number, number,
  * input (batch ↔ channels swapped) with the output gradient; the input gradient uses
  * conv2dTranspose (Conv2DBackpropInput), which every backend has.
  */
-const convValid = tf.customGrad((x: tf.Tensor, filter: tf.Tensor, save: tf.GradSaveFunc) => {
-  const input = x as tf.Tensor4D;
-  const kernel = filter as tf.Tensor4D;
+const convValid = tf.customGrad(((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const [input, kernel, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.GradSaveFunc];
   save([input, kernel]);
   return {
     value: tf.conv2d(input, kernel, 1, 'valid'),
@@ -78,7 +77,7 @@ const convValid = tf.customGrad((x: tf.Tensor, filter: tf.Tensor, save: tf.GradS
       return [dx, dw];
     },
   };
-}) as (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
+}) as Parameters<typeof tf.customGrad<tf.Tensor4D>>[0]) as (x: tf.Tensor4D, filter: tf.Tensor4D) => tf.Tensor4D;
 
 /** One conv maxout layer on flattened NHWC rows [n, h·w·c] → [n, h'·w'·units]. */
 export function convMaxoutForward(x: tf.Tensor2D, weights: tf.Tensor2D, bias: tf.Tensor1D, g: ConvGeometry): tf.Tensor2D {

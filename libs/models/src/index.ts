@@ -5,3 +5,5 @@ export { train, type TrainConfig, type TrainData, type Objective, type EpochRepo
 export { asAttackTarget } from './attack-target.js';
 export { Ensemble, type Predictor } from './ensemble.js';
 export { saveModel, loadModel } from './serialize.js';
+export { convMaxoutSpec, convGeometry, convMaxoutForward, type ConvGeometry } from './conv-maxout.js';
+export type { ConvMaxoutLayerSpec } from './spec.js';

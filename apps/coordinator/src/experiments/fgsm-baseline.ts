@@ -1,6 +1,13 @@
 import { maxoutSpec, softmaxRegressionSpec } from '@advx/models';
 import { maxoutTraining, softmaxTraining } from './training.js';
-import type { ExperimentSpec } from './types.js';
+import type { ExperimentSpec, PresetScale, PresetName } from './types.js';
+
+/** The MNIST scale most experiments share: smoke checks the machinery, cpu shortens only the epochs. */
+export const MNIST_SCALE: Record<PresetName, PresetScale> = {
+  smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, shortened: '2,000 training examples, 1 epoch, 1,000 test examples: checks the machinery only' },
+  cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'maxout nets trained 30 epochs on the 50,000-example split (paper: early stopping, then retraining on 60,000)' },
+  paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'fixed 250 epochs on 50,000 examples instead of early stopping + retraining on 60,000' },
+};
 
 /** §4: FGSM with ε = .25 against softmax regression (P1) and the maxout net (P2) on MNIST. */
 export const fgsmBaseline: ExperimentSpec = {
@@ -8,11 +15,7 @@ export const fgsmBaseline: ExperimentSpec = {
   title: 'FGSM on softmax regression and a maxout network (MNIST, ε = .25)',
   section: '§4',
   dataset: 'mnist',
-  scale: {
-    smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, shortened: '2,000 training examples, 1 epoch, 1,000 test examples: checks the machinery only' },
-    cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'maxout trained 30 epochs on the 50,000-example split (paper: early stopping, then retraining on 60,000)' },
-    paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'fixed 250 epochs on 50,000 examples instead of early stopping + retraining on 60,000' },
-  },
+  scale: MNIST_SCALE,
   models: {
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
     maxout: { spec: maxoutSpec(), training: maxoutTraining },

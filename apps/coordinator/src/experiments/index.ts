@@ -1,9 +1,31 @@
+import { adversarialTrainingExperiment } from './adversarial-training.js';
+import { earlyStopping } from './early-stopping.js';
+import { ensembleExperiment } from './ensemble.js';
 import { fgsmBaseline } from './fgsm-baseline.js';
+import { foolingExperiment } from './fooling.js';
+import { l1WeightDecay } from './l1-weight-decay.js';
+import { linearityExperiment } from './linearity.js';
+import { logistic3v7 } from './logistic-3v7.js';
+import { rbfAndTransfer } from './rbf.js';
+import { robustnessCurve } from './robustness-curve.js';
+import { rubbishExperiment } from './rubbish.js';
 import type { ExperimentSpec } from './types.js';
 
 export * from './types.js';
 
-/** The catalogue: adding an experiment means adding one file and one line here. */
-export const EXPERIMENTS: Record<string, ExperimentSpec> = {
-  [fgsmBaseline.id]: fgsmBaseline,
-};
+/** The catalogue, in the paper's order: adding an experiment means adding one file and one line here. */
+export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
+  [
+    fgsmBaseline,
+    logistic3v7,
+    l1WeightDecay,
+    adversarialTrainingExperiment,
+    earlyStopping,
+    rbfAndTransfer,
+    linearityExperiment,
+    ensembleExperiment,
+    rubbishExperiment,
+    foolingExperiment,
+    robustnessCurve,
+  ].map((e) => [e.id, e]),
+);

@@ -24,11 +24,12 @@ export type AttackSpec =
 
 /** A model an experiment trains once per seed (or `members` times per seed, for an ensemble). */
 export interface ModelRole {
-  spec: ModelSpec;
+  /** One architecture, or one per preset where the paper's does not fit the cpu budget. */
+  spec: ModelSpec | Record<PresetName, ModelSpec>;
   training: Record<PresetName, TrainConfig>;
   /** Train this many members per seed, with seeds seed + 1000·i (an ensemble, §9). */
   members?: number;
-  earlyStopping?: EarlyStopping;
+  earlyStopping?: Record<PresetName, EarlyStopping>;
   /** Retrain on training + validation for the epochs that this role's early stopping chose (§6). */
   retrainFrom?: string;
   /** App. A: extra "none" class of N(0, I) rubbish examples, this many of them. */
@@ -50,6 +51,8 @@ export interface EvaluationRole {
 }
 
 export type AnalysisRole =
+  /** Figures 1–3: a few test examples with their gradient sign and FGSM versions, and first-layer weights. */
+  | { kind: 'examples'; model: ModelRef; attack: AttackSpec; count: number; weights: boolean }
   | { kind: 'rubbish'; model: ModelRef; count: Record<PresetName, number>; attack?: AttackSpec }
   | { kind: 'linearity'; model: ModelRef; exampleIndex: number; epsMax: number; points: number }
   | { kind: 'fooling'; model: ModelRef; samplesPerClass: Record<PresetName, number>; eps: number; maxSteps: number };
@@ -59,6 +62,8 @@ export interface MetricClaim {
   paper: number | null;
   /** |ours − paper| within this absolute tolerance counts as reproduced. */
   tolerance?: number;
+  /** The paper states a bound rather than a value ("over 5% training error"): ours must lie on its side. */
+  bound?: 'atLeast' | 'atMost';
   /** Which unit role (evaluation or analysis) and which of its metrics supplies the number. */
   from: { unit: string; metric: string };
 }
@@ -99,6 +104,8 @@ export interface ExperimentSpec {
   /** Restrict the dataset to these classes, relabelled 0..k-1. */
   classes?: number[];
   scale: Record<PresetName, PresetScale>;
+  /** Run only the first n of the sweep's seeds on a preset where the experiment is too costly (the report says so). */
+  maxSeeds?: Partial<Record<PresetName, number>>;
   models: Record<string, ModelRole>;
   evaluations: Record<string, EvaluationRole>;
   analyses?: Record<string, AnalysisRole>;

@@ -33,7 +33,7 @@ function lineSpec(f: LineChartFigure): TopLevelSpec {
     encoding: {
       x: { field: 'x', type: 'quantitative', title: f.xLabel, scale: { zero: false, nice: false } },
       y: { field: 'y', type: 'quantitative', title: f.yLabel, ...(f.yDomain ? { scale: { domain: f.yDomain, clamp: true } } : {}) },
-      color: { field: 'series', type: 'nominal', title: null, sort: names, scale: { domain: names }, legend: names.length > 1 ? { orient: 'right' } : null },
+      color: { field: 'series', type: 'nominal', title: null, sort: names, scale: { domain: names, scheme: names.length > 10 ? 'tableau20' : 'tableau10' }, legend: names.length > 1 ? { orient: 'right' } : null },
       order: { field: 'x', type: 'quantitative' },
     },
   } as TopLevelSpec;
@@ -62,11 +62,13 @@ function heatmapSpec(f: HeatmapFigure): TopLevelSpec {
     data: { values },
     encoding: { x, y },
     layer: [
+      // Missing cells: vega-lite drops null values from a continuous colour scale, so they get their own layer.
+      { transform: [{ filter: 'datum.value === null' }], mark: { type: 'rect', stroke: 'white', strokeWidth: 1, color: '#eeeeee' } },
       {
+        transform: [{ filter: 'datum.value !== null' }],
         mark: { type: 'rect', stroke: 'white', strokeWidth: 1 },
         encoding: {
           color: {
-            condition: { test: 'datum.value === null', value: '#eeeeee' },
             field: 'value',
             type: 'quantitative',
             title: null,

@@ -118,7 +118,7 @@ export function imageGridSvg(figure: ImageGridFigure): GridLayout {
     `<title>${escapeXml(figure.title)}</title>`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     figure.title ? `<text x="${MARGIN}" y="${MARGIN + TITLE_SIZE}" font-size="${TITLE_SIZE}" font-weight="bold">${escapeXml(figure.title)}</text>` : '',
-    `<image x="${gridX}" y="${gridY}" width="${gridW}" height="${gridH}" image-rendering="pixelated" style="image-rendering:pixelated" preserveAspectRatio="none" href="${dataUri}" xlink:href="${dataUri}"/>`,
+    `<image x="${gridX}" y="${gridY}" width="${gridW}" height="${gridH}" image-rendering="pixelated" style="image-rendering:pixelated" preserveAspectRatio="none" href="${dataUri}"/>`,
     `<g fill="#222">${texts.join('')}</g>`,
     '</svg>',
   ].join('\n');

@@ -4,21 +4,14 @@ import { imageGridSvg } from './image-grid.js';
 import { checkId, svgToPng, writeAtomic } from './output.js';
 import type { Figure, RenderedFigure } from './types.js';
 
-/** Charts are vector drawings: their PNG is rasterised at twice the SVG's size so text stays crisp. */
-export const CHART_PNG_ZOOM = 2;
+/** Every PNG is rasterised at twice its SVG's size so text stays crisp (image tiles stay nearest-neighbour). */
+export const PNG_ZOOM = 2;
 
 /** Renders one figure to `<directory>/<id>.svg` and `<directory>/<id>.png` (each written atomically). */
 export async function renderFigure(figure: Figure, directory: string): Promise<RenderedFigure> {
   checkId(figure.id);
-  let svg: string;
-  let zoom = 1;
-  if (figure.kind === 'image-grid') {
-    svg = imageGridSvg(figure).svg;
-  } else {
-    svg = await chartSvg(figure);
-    zoom = CHART_PNG_ZOOM;
-  }
-  const { png } = await svgToPng(svg, zoom);
+  const svg = figure.kind === 'image-grid' ? imageGridSvg(figure).svg : await chartSvg(figure);
+  const { png } = await svgToPng(svg, PNG_ZOOM);
   const svgPath = resolve(join(directory, `${figure.id}.svg`));
   const pngPath = resolve(join(directory, `${figure.id}.png`));
   await writeAtomic(svgPath, svg);
