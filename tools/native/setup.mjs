@@ -27,8 +27,8 @@ const TF_VERSION = '2.21.0';
 /** Bump when the build recipe or the binding patch changes: old cache entries are then ignored. */
 const RECIPE = 'r1';
 const VARIANTS = {
-  cpu: { pkg: '@tensorflow/tfjs-node', wheel: `tensorflow-cpu==${TF_VERSION}`, wheelFile: /^tensorflow_cpu-2\.21\.0-.*manylinux.*_x86_64\.whl$/ },
-  gpu: { pkg: '@tensorflow/tfjs-node-gpu', wheel: `tensorflow==${TF_VERSION}`, wheelFile: /^tensorflow-2\.21\.0-.*manylinux.*_x86_64\.whl$/ },
+  cpu: { pkg: '@tensorflow/tfjs-node', wheel: `tensorflow-cpu==${TF_VERSION}`, approx: '≈275 MB', wheelFile: /^tensorflow_cpu-2\.21\.0-.*manylinux.*_x86_64\.whl$/ },
+  gpu: { pkg: '@tensorflow/tfjs-node-gpu', wheel: `tensorflow==${TF_VERSION}`, approx: 'several hundred MB', wheelFile: /^tensorflow-2\.21\.0-.*manylinux.*_x86_64\.whl$/ },
 };
 const WHEEL_MEMBERS = [
   'tensorflow/libtensorflow_cc.so.2',
@@ -306,9 +306,8 @@ async function buildIn(staging, variant, info, depsDir, key, manifest) {
     path.join(tmpEntry, 'manifest.json'),
     JSON.stringify({ ...manifest, key, patchedForWorkers: patched, node: process.version, builtAt: new Date().toISOString() }, null, 2),
   );
-  if (fs.existsSync(entry)) rm(entry); // a stale or concurrent entry with the same key
-  fs.renameSync(tmpEntry, entry);
-  rm(staging);
+  // Entries appear by one atomic rename, so an existing one was finished by a concurrent install.
+  if (!fs.existsSync(entry)) fs.renameSync(tmpEntry, entry);
   return entry;
 }
 
@@ -359,7 +358,12 @@ async function routeUpstream(variant, info) {
   const key = `${variant.name}-libtf2.9.1-${keyTail(variant, info)}`;
   say(`downloading libtensorflow 2.9.1 with tfjs-node's own install script…`);
   for (const sub of ['deps', 'lib']) rm(path.join(info.dir, sub));
-  await run(process.execPath, ['scripts/install.js', variant.name, 'download'], { cwd: info.dir, timeoutMs: 15 * 60_000, label: 'tfjs-node install.js' });
+  await run(process.execPath, ['scripts/install.js', variant.name, 'download'], {
+    cwd: info.dir,
+    timeoutMs: 15 * 60_000,
+    label: 'tfjs-node install.js',
+    extraEnv: nodeDir() ? { npm_config_nodedir: nodeDir() } : {},
+  });
   const deps = path.join(NATIVE_DIR, `.deps-${key}-${process.pid}`);
   rm(deps);
   fs.mkdirSync(NATIVE_DIR, { recursive: true });
@@ -389,7 +393,7 @@ async function routeWheel(variant, info) {
   let wheel = findWheel(variant);
   if (!wheel) {
     fs.mkdirSync(WHEEL_DIR, { recursive: true });
-    say(`downloading ${variant.wheel} with pip (≈275 MB for the CPU wheel)…`);
+    say(`downloading ${variant.wheel} with pip (${variant.approx})…`);
     const t = Date.now();
     const base = ['-m', 'pip', 'download', '--no-deps', '--only-binary=:all:', '--disable-pip-version-check', '-d', WHEEL_DIR];
     try {

@@ -79,6 +79,8 @@ export interface Report {
   claims: ClaimReport[];
   matrices: MatrixReport[];
   curves: CurveReport[];
+  /** Rendered figures, paths relative to the report (filled in once they are drawn). */
+  figures: { id: string; title: string; svg: string; png: string }[];
   runs: RunReport[];
   complete: boolean;
   failures: { key: string; role: string; seed: number; error: string }[];
@@ -212,6 +214,7 @@ export function buildReport(
     claims: parts.flatMap((p) => p.claims),
     matrices: parts.flatMap((p) => p.matrices),
     curves: parts.flatMap((p) => p.curves),
+    figures: [],
     runs: all.map((s) => ({
       key: s.unit.key,
       role: s.unit.role,
@@ -270,6 +273,11 @@ export function renderMarkdown(report: Report): string {
       for (const s of curve.series) lines.push(`| ${s.model} | ${s.attack} | ${epsilons.map((e) => percent(s.points.find(([x]) => x === e)?.[1] ?? null)).join(' | ')} |`);
       lines.push('');
     }
+  }
+  if (report.figures.length) {
+    lines.push('## Figures', '');
+    for (const f of report.figures) lines.push(`- ${f.title}: [${f.png}](${f.png}) ([svg](${f.svg}))`);
+    lines.push('');
   }
   if (report.failures.length) {
     lines.push('## Failures', '');

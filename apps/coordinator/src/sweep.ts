@@ -1,6 +1,6 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { mkdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { DataError, loadDataset, type DatasetName, type DatasetSplits } from '@advx/data';
 import type { SweepOptions } from './cli.js';
 import { EXPERIMENTS, type ExperimentSpec } from './experiments/index.js';
@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
 import { buildReport, renderMarkdown, type Report } from './report.js';
+import { writeFiguresAndHtml } from './report-figures.js';
 import { runUnits } from './scheduler.js';
 import { shareSplits, type SharedDataset } from './shared-data.js';
 import { RunStore, writeFileAtomic } from './store.js';
@@ -87,6 +88,8 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
 
   const datasetLabel = [...splits.keys()].join('+');
   const report = buildReport(options.experiment, plans, skipped, statuses, (performance.now() - started) / 1000, signal?.aborted ?? false, options.preset, options.seeds, datasetLabel);
+  const rendered = await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
+  report.figures = rendered.map((f) => ({ id: f.id, title: f.title, svg: relative(out, f.svgPath), png: relative(out, f.pngPath) }));
   const reportPath = join(out, 'report.json');
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2));
   await writeFileAtomic(join(out, 'report.md'), renderMarkdown(report));

@@ -45,7 +45,7 @@ export interface PiecewiseFit {
   r2Line: number;
   /** Best R² with exactly 1, 2, …, maxSegments segments (index 0 is the line). */
   r2BySegments: number[];
-  /** Segments and interior breakpoints (x values) of the best fit. */
+  /** Segments and interior breakpoints of the best fit: knot x values (continuous) or the x of each later segment's first point. */
   segments: number;
   breakpoints: number[];
   continuous: boolean;
@@ -62,7 +62,7 @@ export function piecewiseLinearFit(xs: number[], ys: number[], maxSegments = 3, 
   if (xs.length !== ys.length) throw new Error(`xs has ${xs.length} values but ys has ${ys.length}`);
   if (!(Number.isInteger(maxSegments) && maxSegments >= 1)) throw new Error(`maxSegments must be a positive integer, got ${maxSegments}`);
   if (!(Number.isInteger(minPointsPerSegment) && minPointsPerSegment >= 2)) throw new Error(`minPointsPerSegment must be an integer ≥ 2, got ${minPointsPerSegment}`);
-  if (xs.length < 2) throw new Error('need at least 2 points');
+  if (xs.length < minPointsPerSegment) throw new Error(`need at least ${minPointsPerSegment} points (minPointsPerSegment)`);
   const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
   const x = order.map((i) => xs[i]);
   const y = order.map((i) => ys[i]);

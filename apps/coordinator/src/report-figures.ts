@@ -1,0 +1,161 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { renderFigure, renderHtmlReport, type Figure, type GridImage, type RenderedFigure } from './figures/index.js';
+import type { Plan } from './plan.js';
+import type { Report } from './report.js';
+import type { UnitStatus } from './scheduler.js';
+
+/** Artifacts of an `examples` unit (Figs. 1–3). */
+export interface ExamplesArtifacts {
+  shape: [number, number, number];
+  eps: number;
+  labels: number[];
+  clean: number[][];
+  gradientSign: number[][];
+  adversarial: number[][];
+  cleanPrediction: number[];
+  cleanConfidence: number[];
+  adversarialPrediction: number[];
+  adversarialConfidence: number[];
+  /** First-layer weight vectors, one image each (for maxout: the pieces of the first units, unit by unit). */
+  weights?: { images: number[][]; pieces: number };
+}
+
+export interface LinearityArtifacts {
+  epsilons: number[];
+  /** logits[i][class] at epsilons[i]. */
+  logits: number[][];
+  label: number;
+}
+
+export interface FoolingArtifacts {
+  shape: [number, number, number];
+  examples: number[][];
+  successByClass: number[];
+}
+
+export interface RubbishArtifacts {
+  classHistogram: number[];
+}
+
+type ArtifactsOf = <T>(role: string) => T | null;
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+function tile(pixels: number[], shape: [number, number, number], label: string, scale: 'unit' | 'diverging' = 'unit'): GridImage {
+  return { pixels, height: shape[0], width: shape[1], channels: shape[2] as 1 | 3, label, scale };
+}
+
+/** Figure builders by id; an experiment lists the ids it shows. Each reads its units' artifacts of the first seed. */
+const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
+  'fig1-fgsm': (artifacts) => {
+    const a = artifacts<ExamplesArtifacts>('maxout-weights');
+    if (!a) return [];
+    const images = a.labels.slice(0, 4).flatMap((label, i) => [
+      tile(a.clean[i], a.shape, `x: "${a.cleanPrediction[i]}"\n${pct(a.cleanConfidence[i])}`),
+      tile(a.gradientSign[i], a.shape, 'sign(∇ₓJ)', 'diverging'),
+      tile(a.adversarial[i], a.shape, `x+${a.eps}·sign: "${a.adversarialPrediction[i]}"\n${pct(a.adversarialConfidence[i])}`),
+    ]);
+    return [{ kind: 'image-grid', id: 'fig1-fgsm', title: 'Fig. 1 on MNIST: x, sign of the gradient, x + ε·sign (maxout)', caption: `Predictions and confidences of the naively trained maxout net before and after FGSM with ε = ${a.eps}.`, columns: 3, images }];
+  },
+  'fig2-logistic': (artifacts) => {
+    const a = artifacts<ExamplesArtifacts>('logistic-figure');
+    if (!a?.weights) return [];
+    const w = a.weights.images[0];
+    const images = [
+      tile(w, a.shape, 'weights w', 'diverging'),
+      tile(w.map(Math.sign), a.shape, 'sign(w)', 'diverging'),
+      ...a.adversarial.map((x, i) => tile(x, a.shape, `adv: "${a.adversarialPrediction[i] ? 7 : 3}" ${pct(a.adversarialConfidence[i])}`)),
+    ];
+    return [{ kind: 'image-grid', id: 'fig2-logistic', title: 'Fig. 2: logistic regression on 3 vs 7', caption: `Weights, their sign, and FGSM examples with ε = ${a.eps} (label 0 = 3, 1 = 7).`, columns: 4, images }];
+  },
+  'fig3-weights': (artifacts) =>
+    (
+      [
+        ['maxout-weights', 'naively trained'],
+        ['adv-weights', 'adversarially trained'],
+      ] as const
+    ).flatMap(([role, name]) => {
+      const a = artifacts<ExamplesArtifacts>(role);
+      if (!a?.weights) return [];
+      const id = `fig3-weights-${role.startsWith('adv') ? 'adversarial' : 'naive'}`;
+      const images = a.weights.images.map((w, i) => tile(w, a.shape, `unit ${Math.floor(i / a.weights!.pieces)}`, 'diverging'));
+      return [{ kind: 'image-grid', id, title: `Fig. 3: first-layer weights, ${name} maxout`, caption: 'Each row shows the pieces of one maxout unit.', columns: a.weights.pieces, images }];
+    }),
+  'fig4-logits': (artifacts) => {
+    const a = artifacts<LinearityArtifacts>('maxout-linearity');
+    if (!a) return [];
+    const series = a.logits[0].map((_, c) => ({ name: `class ${c}${c === a.label ? ' (true)' : ''}`, points: a.epsilons.map((e, i): [number, number] => [e, a.logits[i][c]]) }));
+    return [{ kind: 'line-chart', id: 'fig4-logits', title: 'Fig. 4: logits along x + ε·sign(∇ₓJ)', caption: `Maxout logits for one test digit (a ${a.label}) as ε varies; they are close to piecewise linear.`, xLabel: 'ε', yLabel: 'logit', series }];
+  },
+  'fig5-fooling': (artifacts) => {
+    const a = artifacts<FoolingArtifacts>('maxout-fooling');
+    if (!a) return [];
+    const images = a.examples.map((x, c) => tile(x, a.shape, `class ${c}: ${pct(a.successByClass[c])}`, 'diverging'));
+    return [{ kind: 'image-grid', id: 'fig5-fooling', title: 'Fig. 5-style fooling images (MNIST, maxout)', caption: 'One fooling image grown from N(0, I) noise per target class, with the per-class success rate.', columns: 5, images }];
+  },
+  'rubbish-histogram': (artifacts) => {
+    const a = artifacts<RubbishArtifacts>('rubbish-maxout');
+    if (!a) return [];
+    const total = a.classHistogram.reduce((s, v) => s + v, 0) || 1;
+    return [{ kind: 'bar-chart', id: 'rubbish-histogram', title: 'Classes given to rubbish inputs (maxout false positives)', caption: 'Fraction of N(0, I) inputs with a class probability > .5, by class (paper: 45.3% fives, no eights).', xLabel: 'class', yLabel: 'fraction of false positives', categories: a.classHistogram.map((_, c) => String(c)), values: a.classHistogram.map((v) => v / total) }];
+  },
+};
+
+function reportFigures(report: Report, plans: Plan[], statuses: Map<string, UnitStatus>): { figure: Figure; experiment: string }[] {
+  const out: { figure: Figure; experiment: string }[] = [];
+  for (const plan of plans) {
+    const firstSeed = plan.seeds[0];
+    const artifacts: ArtifactsOf = <T>(role: string) => {
+      const key = plan.roles.get(role)?.get(firstSeed);
+      return ((key && (statuses.get(key)?.result?.artifacts as T | undefined)) || null) as T | null;
+    };
+    for (const id of plan.experiment.figures ?? []) for (const figure of FIGURES[id]?.(artifacts) ?? []) out.push({ figure, experiment: plan.experiment.id });
+  }
+  for (const m of report.matrices) {
+    out.push({
+      experiment: m.experiment,
+      figure: { kind: 'heatmap', id: m.id, title: m.title, caption: 'Rows: model the adversarial examples were crafted on; columns: model judged on them. Mean over seeds.', rowLabel: 'source', columnLabel: 'target', rows: m.models, columns: m.models, values: m.values, format: 'percent' },
+    });
+  }
+  for (const c of report.curves) {
+    out.push({
+      experiment: c.experiment,
+      figure: { kind: 'line-chart', id: c.id, title: c.title, caption: 'Error rate on adversarial test examples against the L∞ budget ε, mean over seeds.', xLabel: 'ε', yLabel: 'error rate', yDomain: [0, 1], series: c.series.map((s) => ({ name: `${s.model} / ${s.attack}`, points: s.points })) },
+    });
+  }
+  return out;
+}
+
+/** Renders every figure of the report to `<out>/figures/` and writes `<out>/report.html`. */
+export async function writeFiguresAndHtml(out: string, report: Report, plans: Plan[], statuses: Map<string, UnitStatus>, command: string): Promise<RenderedFigure[]> {
+  const directory = join(out, 'figures');
+  await mkdir(directory, { recursive: true });
+  const figures = reportFigures(report, plans, statuses);
+  const rendered: RenderedFigure[] = [];
+  for (const { figure } of figures) rendered.push(await renderFigure(figure, directory));
+  await renderHtmlReport(
+    {
+      title: `advx report: ${report.experiment}`,
+      preset: report.preset,
+      backend: report.backend,
+      seeds: report.seeds,
+      wallSeconds: report.wallSeconds,
+      generatedAt: report.generatedAt,
+      command,
+      experiments: report.experiments.map((e) => ({
+        id: e.id,
+        title: e.title,
+        section: e.section,
+        shortened: e.shortened,
+        skipped: e.skipped ?? undefined,
+        claims: report.claims.filter((c) => c.experiment === e.id),
+        figures: figures.filter((f) => f.experiment === e.id).map((f) => f.figure.id),
+      })),
+      runs: report.runs,
+    },
+    rendered,
+    join(out, 'report.html'),
+  );
+  return rendered;
+}
