@@ -9,6 +9,7 @@ import type { UnitStatus } from './scheduler.js';
 export interface ExamplesArtifacts {
   shape: [number, number, number];
   eps: number;
+  classNames: string[];
   labels: number[];
   clean: number[][];
   gradientSign: number[][];
@@ -52,9 +53,9 @@ const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
     const a = artifacts<ExamplesArtifacts>('maxout-weights');
     if (!a) return [];
     const images = a.labels.slice(0, 4).flatMap((label, i) => [
-      tile(a.clean[i], a.shape, `x: "${a.cleanPrediction[i]}"\n${pct(a.cleanConfidence[i])}`),
+      tile(a.clean[i], a.shape, `x: "${a.classNames[a.cleanPrediction[i]]}"\n${pct(a.cleanConfidence[i])}`),
       tile(a.gradientSign[i], a.shape, 'sign(∇ₓJ)', 'diverging'),
-      tile(a.adversarial[i], a.shape, `x+${a.eps}·sign: "${a.adversarialPrediction[i]}"\n${pct(a.adversarialConfidence[i])}`),
+      tile(a.adversarial[i], a.shape, `x+${a.eps}·sign: "${a.classNames[a.adversarialPrediction[i]]}"\n${pct(a.adversarialConfidence[i])}`),
     ]);
     return [{ kind: 'image-grid', id: 'fig1-fgsm', title: 'Fig. 1 on MNIST: x, sign of the gradient, x + ε·sign (maxout)', caption: `Predictions and confidences of the naively trained maxout net before and after FGSM with ε = ${a.eps}.`, columns: 3, images }];
   },
@@ -65,9 +66,9 @@ const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
     const images = [
       tile(w, a.shape, 'weights w', 'diverging'),
       tile(w.map(Math.sign), a.shape, 'sign(w)', 'diverging'),
-      ...a.adversarial.map((x, i) => tile(x, a.shape, `adv: "${a.adversarialPrediction[i] ? 7 : 3}" ${pct(a.adversarialConfidence[i])}`)),
+      ...a.adversarial.map((x, i) => tile(x, a.shape, `adv: "${a.classNames[a.adversarialPrediction[i]]}" ${pct(a.adversarialConfidence[i])}`)),
     ];
-    return [{ kind: 'image-grid', id: 'fig2-logistic', title: 'Fig. 2: logistic regression on 3 vs 7', caption: `Weights, their sign, and FGSM examples with ε = ${a.eps} (label 0 = 3, 1 = 7).`, columns: 4, images }];
+    return [{ kind: 'image-grid', id: 'fig2-logistic', title: 'Fig. 2: logistic regression on 3 vs 7', caption: `Weights, their sign, and FGSM examples with ε = ${a.eps}.`, columns: 4, images }];
   },
   'fig3-weights': (artifacts) =>
     (

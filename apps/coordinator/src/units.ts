@@ -111,7 +111,7 @@ export type Metrics = Record<string, number | null>;
 export interface UnitOutput {
   metrics: Metrics;
   /** Arrays behind figures (images, curves, histograms), kept small. */
-  artifacts?: Record<string, unknown>;
+  artifacts?: object;
   backend: string;
   computeSeconds: number;
 }

@@ -2,12 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { filterClasses, Rng, type Dataset } from '@advx/data';
-import { bim, fgsm, pgd, type AttackTarget } from '@advx/attacks';
+import { bim, fgsm, lossGradient, pgd, type AttackTarget } from '@advx/attacks';
 import { ClassificationAccumulator } from '@advx/metrics';
 import { Classifier, Ensemble, asAttackTarget, loadModel, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
 import type { AttackSpec } from './experiments/types.js';
 import { head, viewSplit, type SharedDataset } from './shared-data.js';
-import type { DatasetRef, EvaluateUnitConfig, Metrics, TrainUnitConfig, Unit, UnitOutput, UnitResult } from './units.js';
+import type { ExamplesArtifacts } from './report-figures.js';
+import type { DatasetRef, EvaluateUnitConfig, ExamplesUnitConfig, Metrics, TrainUnitConfig, Unit, UnitOutput, UnitResult } from './units.js';
 
 /** What a worker thread holds for its whole life: the backend in use and the shared dataset. */
 export interface WorkerContext {
@@ -222,9 +223,66 @@ const runEvaluate: Handler = async (context, unit) => {
   }
 };
 
+/** Rounds for artifacts: figures need 4 digits, and result.json stays small. */
+const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => Math.round(v * 1e4) / 1e4);
+
+const runExamples: Handler = async (context, unit) => {
+  const config = unit.config as ExamplesUnitConfig;
+  const data = unitData(context, config.dataset, 'test');
+  const { predictor, dispose } = await loadPredictor(context, config.model);
+  const width = flatSize(data);
+  const n = Math.min(config.count, data.count);
+  try {
+    const tensors = tf.tidy(() => {
+      const target = asAttackTarget(predictor);
+      const x = tf.tensor2d(data.images.subarray(0, n * width), [n, width]);
+      const labels = tf.tensor1d(data.labels.subarray(0, n), 'int32');
+      const gradientSign = tf.sign(lossGradient(target, x, predictor.targets(labels), false));
+      const xAdv = craft(target, x, labels, config.attack, Rng.fromSeed(config.seed).fork('attack'));
+      const scores = predictor.scores(x);
+      const advScores = predictor.scores(xAdv);
+      return [x, gradientSign, xAdv, predictor.predict(scores), predictor.confidence(scores), predictor.predict(advScores), predictor.confidence(advScores)];
+    });
+    const [clean, gradientSign, adversarial, cleanPrediction, cleanConfidence, adversarialPrediction, adversarialConfidence] = await Promise.all(tensors.map((t) => t.data()));
+    tf.dispose(tensors);
+    const rows = (values: ArrayLike<number>) => Array.from({ length: n }, (_, i) => rounded(Array.prototype.slice.call(values, i * width, (i + 1) * width)));
+    const artifacts: ExamplesArtifacts = {
+      shape: data.shape,
+      eps: config.attack.eps,
+      classNames: config.dataset.classes ? config.dataset.classes.map(String) : data.classNames,
+      labels: Array.from(data.labels.subarray(0, n)),
+      clean: rows(clean),
+      gradientSign: rows(gradientSign),
+      adversarial: rows(adversarial),
+      cleanPrediction: Array.from(cleanPrediction),
+      cleanConfidence: rounded(cleanConfidence),
+      adversarialPrediction: Array.from(adversarialPrediction),
+      adversarialConfidence: rounded(adversarialConfidence),
+    };
+    if (config.weights && predictor instanceof Classifier) artifacts.weights = await firstLayerFilters(predictor, FIG3_UNITS);
+    return { metrics: { count: n }, artifacts };
+  } finally {
+    dispose();
+  }
+};
+
+/** Fig. 3 shows the first few units of the first layer, each as its row of pieces. */
+const FIG3_UNITS = 8;
+
+async function firstLayerFilters(model: Classifier, units: number): Promise<{ images: number[][]; pieces: number }> {
+  const pieces = model.spec.hidden[0]?.pieces ?? 1;
+  const weights = model.firstLayerWeights;
+  const columns = Math.min(weights.shape[1], units * pieces);
+  const filters = tf.tidy(() => tf.transpose(tf.slice(weights, [0, 0], [-1, columns])));
+  const values = (await filters.array()) as number[][];
+  filters.dispose();
+  return { images: values.map(rounded), pieces };
+}
+
 const HANDLERS: Partial<Record<Unit['config']['kind'], Handler>> = {
   train: runTrain,
   evaluate: runEvaluate,
+  examples: runExamples,
 };
 
 export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitOutput> {
