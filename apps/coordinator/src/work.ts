@@ -2,13 +2,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { filterClasses, Rng, type Dataset } from '@advx/data';
-import { bim, fgsm, lossGradient, pgd, type AttackTarget } from '@advx/attacks';
-import { ClassificationAccumulator } from '@advx/metrics';
+import { bim, fgsm, foolingRun, lossGradient, pgd, rubbishExamples, type AttackTarget } from '@advx/attacks';
+import { ClassificationAccumulator, logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
 import { Classifier, Ensemble, asAttackTarget, loadModel, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
 import type { AttackSpec } from './experiments/types.js';
 import { head, viewSplit, type SharedDataset } from './shared-data.js';
-import type { ExamplesArtifacts } from './report-figures.js';
-import type { DatasetRef, EvaluateUnitConfig, ExamplesUnitConfig, Metrics, TrainUnitConfig, Unit, UnitOutput, UnitResult } from './units.js';
+import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from './report-figures.js';
+import type { DatasetRef, EvaluateUnitConfig, ExamplesUnitConfig, FoolingUnitConfig, LinearityUnitConfig, Metrics, RubbishUnitConfig, TrainUnitConfig, Unit, UnitOutput, UnitResult } from './units.js';
 
 /** What a worker thread holds for its whole life: the backend in use and the shared dataset. */
 export interface WorkerContext {
@@ -279,15 +279,114 @@ async function firstLayerFilters(model: Classifier, units: number): Promise<{ im
   return { images: values.map(rounded), pieces };
 }
 
-const HANDLERS: Partial<Record<Unit['config']['kind'], Handler>> = {
+const runRubbish: Handler = async (context, unit) => {
+  const config = unit.config as RubbishUnitConfig;
+  const numClasses = unitData(context, config.dataset, 'test').numClasses;
+  const { predictor, dispose } = await loadPredictor(context, config.model);
+  const width = predictor instanceof Classifier ? predictor.inputSize : flatSize(unitData(context, config.dataset, 'test'));
+  const samples = rubbishExamples(Rng.fromSeed(config.seed).fork('rubbish'), config.count, width);
+  // A model trained with an extra "none" output (App. A) may call rubbish "none"; only real classes count as errors.
+  const hasNoneClass = predictor.outputs === numClasses + 1;
+  try {
+    const probabilities = tf.tidy(() => {
+      let x = tf.tensor2d(samples, [config.count, width]);
+      if (config.attack) {
+        // FGSM on rubbish pushes it away from "none" (or from whatever the model calls it); inputs are not images, so no clipping.
+        const labels = hasNoneClass ? tf.fill([config.count], numClasses, 'int32') as tf.Tensor1D : undefined;
+        x = fgsm(asAttackTarget(predictor), x, { eps: config.attack.eps, labels, clipMin: -Infinity, clipMax: Infinity });
+      }
+      const p = predictor.probabilities(predictor.scores(x));
+      return hasNoneClass ? (tf.slice(p, [0, 0], [-1, numClasses]) as tf.Tensor2D) : p;
+    });
+    const stats = await rubbishStats(probabilities);
+    probabilities.dispose();
+    const falsePositives = stats.classHistogram.reduce((a, b) => a + b, 0);
+    const artifacts: RubbishArtifacts = { classHistogram: stats.classHistogram };
+    return {
+      metrics: {
+        false_positive_rate: stats.falsePositiveRate,
+        confidence_on_false_positives: Number.isFinite(stats.meanConfidenceOnFalsePositives) ? stats.meanConfidenceOnFalsePositives : null,
+        fraction_class_5: falsePositives ? stats.classHistogram[5] / falsePositives : null,
+        fraction_class_8: falsePositives ? stats.classHistogram[8] / falsePositives : null,
+        count: config.count,
+      },
+      artifacts,
+    };
+  } finally {
+    dispose();
+  }
+};
+
+const runLinearity: Handler = async (context, unit) => {
+  const config = unit.config as LinearityUnitConfig;
+  const data = unitData(context, config.dataset, 'test');
+  const { predictor, dispose } = await loadPredictor(context, config.model);
+  const width = flatSize(data);
+  try {
+    const x = data.images.slice(config.exampleIndex * width, (config.exampleIndex + 1) * width);
+    const label = data.labels[config.exampleIndex];
+    const sign = tf.tidy(() => {
+      const input = tf.tensor2d(x, [1, width]);
+      return tf.sign(lossGradient(asAttackTarget(predictor), input, predictor.targets(tf.tensor1d([label], 'int32')), false));
+    });
+    const direction = (await sign.data()) as Float32Array;
+    sign.dispose();
+    const epsilons = Array.from({ length: config.points }, (_, i) => -config.epsMax + (2 * config.epsMax * i) / (config.points - 1));
+    const logits = await logitsAlongDirection((input) => predictor.scores(input), x, direction, epsilons);
+    const fits = logits[0].map((_, c) => piecewiseLinearFit(epsilons, logits.map((row) => row[c]), 3));
+    const artifacts: LinearityArtifacts = { epsilons: rounded(epsilons), logits: logits.map(rounded), label };
+    return {
+      metrics: {
+        piecewise_r2_mean: fits.reduce((a, f) => a + f.r2, 0) / fits.length,
+        piecewise_r2_min: Math.min(...fits.map((f) => f.r2)),
+        linear_r2_mean: fits.reduce((a, f) => a + f.r2Line, 0) / fits.length,
+      },
+      artifacts,
+    };
+  } finally {
+    dispose();
+  }
+};
+
+const runFooling: Handler = async (context, unit) => {
+  const config = unit.config as FoolingUnitConfig;
+  const data = unitData(context, config.dataset, 'test');
+  const { predictor, dispose } = await loadPredictor(context, config.model);
+  const width = flatSize(data);
+  const classes = Array.from({ length: data.numClasses }, (_, i) => i);
+  try {
+    const result = await foolingRun(predictor, Rng.fromSeed(config.seed).fork('fooling'), { classes, samplesPerClass: config.samplesPerClass, eps: config.eps, maxSteps: config.maxSteps, inputSize: width });
+    const success = result.successRateByClass;
+    const artifacts: FoolingArtifacts = {
+      shape: data.shape,
+      examples: classes.map((c) => rounded(result.examples.subarray(c * width, (c + 1) * width))),
+      successByClass: success,
+    };
+    return {
+      metrics: {
+        success_mean: success.reduce((a, b) => a + b, 0) / success.length,
+        success_min: Math.min(...success),
+        ...Object.fromEntries(success.map((s, c) => [`success_class_${c}`, s])),
+      },
+      artifacts,
+    };
+  } finally {
+    dispose();
+  }
+};
+
+// Every unit kind has exactly one handler; a new kind without one is a type error.
+const HANDLERS: Record<Unit['config']['kind'], Handler> = {
   train: runTrain,
   evaluate: runEvaluate,
   examples: runExamples,
+  rubbish: runRubbish,
+  linearity: runLinearity,
+  fooling: runFooling,
 };
 
 export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitOutput> {
   const handler = HANDLERS[unit.config.kind];
-  if (!handler) throw new Error(`no handler for unit kind "${unit.config.kind}"`);
   const started = performance.now();
   const before = tf.memory().numTensors;
   const output = await handler(context, unit);
