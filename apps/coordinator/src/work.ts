@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { filterClasses, Rng, type Dataset } from '@advx/data';
 import { bim, fgsm, foolingRun, lossGradient, pgd, rubbishExamples, type AttackTarget } from '@advx/attacks';
-import { ClassificationAccumulator, logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
+import { AgreementAccumulator, ClassificationAccumulator, logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
 import { Classifier, Ensemble, asAttackTarget, loadModel, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
 import type { AttackSpec } from './experiments/types.js';
 import { head, viewSplit, type SharedDataset } from './shared-data.js';
@@ -146,36 +146,6 @@ const runTrain: Handler = async (context, unit) => {
   }
 };
 
-/** Device-side counters of how a target's predictions relate to the source's on the same adversarial inputs. */
-class AgreementCounter {
-  private sums: tf.Tensor1D = tf.keep(tf.zeros([4]));
-
-  add(labels: tf.Tensor1D, sourcePred: tf.Tensor1D, targetPred: tf.Tensor1D): void {
-    const next = tf.tidy(() => {
-      const f = (t: tf.Tensor) => tf.cast(t, 'float32');
-      const sourceWrong = f(tf.notEqual(sourcePred, labels));
-      const bothWrong = tf.mul(sourceWrong, f(tf.notEqual(targetPred, labels)));
-      const agree = f(tf.equal(targetPred, sourcePred));
-      return tf.add(this.sums, tf.stack([tf.sum(sourceWrong), tf.sum(tf.mul(sourceWrong, agree)), tf.sum(bothWrong), tf.sum(tf.mul(bothWrong, agree))])) as tf.Tensor1D;
-    });
-    this.sums.dispose();
-    this.sums = tf.keep(next);
-  }
-
-  async result(count: number) {
-    const [sourceWrong, agreeWhenSourceWrong, bothWrong, agreeWhenBothWrong] = await this.sums.data();
-    return {
-      source_adv_error: sourceWrong / count,
-      agreement: sourceWrong ? agreeWhenSourceWrong / sourceWrong : null,
-      agreement_both_wrong: bothWrong ? agreeWhenBothWrong / bothWrong : null,
-    };
-  }
-
-  dispose(): void {
-    this.sums.dispose();
-  }
-}
-
 const runEvaluate: Handler = async (context, unit) => {
   const config = unit.config as EvaluateUnitConfig;
   const data = unitData(context, config.dataset, config.split);
@@ -185,7 +155,7 @@ const runEvaluate: Handler = async (context, unit) => {
   const rng = Rng.fromSeed(config.seed).fork('attack');
   const clean = new ClassificationAccumulator();
   const adversarial = new ClassificationAccumulator();
-  const agreement = new AgreementCounter();
+  const agreement = new AgreementAccumulator();
   const sourceTarget = asAttackTarget(source.predictor);
   const width = flatSize(data);
   try {
@@ -211,7 +181,15 @@ const runEvaluate: Handler = async (context, unit) => {
     const metrics: Metrics = { clean_error: c.error, clean_confidence: c.confidence, count: c.count };
     if (config.attack) {
       const a = await adversarial.result();
-      Object.assign(metrics, { adv_error: a.error, adv_confidence: a.confidence, adv_confidence_on_errors: a.confidenceOnErrors }, await agreement.result(c.count));
+      const g = await agreement.result();
+      Object.assign(metrics, {
+        adv_error: a.error,
+        adv_confidence: a.confidence,
+        adv_confidence_on_errors: a.confidenceOnErrors,
+        source_adv_error: g.sourceError,
+        agreement: g.agreement,
+        agreement_both_wrong: g.agreementBothWrong,
+      });
     }
     return { metrics };
   } finally {

@@ -2,4 +2,4 @@ export { ClassificationAccumulator, type ClassificationStats } from './classific
 export { summarize, tCritical95, type Summary } from './summary.js';
 export { rubbishStats, type RubbishStats } from './rubbish.js';
 export { logitsAlongDirection, piecewiseLinearFit, type PiecewiseFit, type PiecewiseFitOptions } from './linearity.js';
-export { transferMatrices, type TransferInput, type TransferMatrices, type NamedMatrix, type Predictions } from './matrices.js';
+export { AgreementAccumulator, type AgreementStats } from './agreement.js';
