@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { filterClasses, Rng, type Dataset } from '@advx/data';
-import { bim, fgsm, foolingRun, lossGradient, pgd, rubbishExamples, type AttackTarget } from '@advx/attacks';
+import { bim, exactSign, fgsm, foolingRun, lossGradient, pgd, rubbishExamples, type AttackTarget } from '@advx/attacks';
 import { AgreementAccumulator, ClassificationAccumulator, logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
 import { Classifier, Ensemble, asAttackTarget, loadModel, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
 import type { AttackSpec } from './experiments/types.js';
@@ -215,7 +215,7 @@ const runExamples: Handler = async (context, unit) => {
       const target = asAttackTarget(predictor);
       const x = tf.tensor2d(data.images.subarray(0, n * width), [n, width]);
       const labels = tf.tensor1d(data.labels.subarray(0, n), 'int32');
-      const gradientSign = tf.sign(lossGradient(target, x, predictor.targets(labels), false));
+      const gradientSign = exactSign(lossGradient(target, x, predictor.targets(labels), false));
       const xAdv = craft(target, x, labels, config.attack, Rng.fromSeed(config.seed).fork('attack'));
       const scores = predictor.scores(x);
       const advScores = predictor.scores(xAdv);
@@ -305,7 +305,7 @@ const runLinearity: Handler = async (context, unit) => {
     const label = data.labels[config.exampleIndex];
     const sign = tf.tidy(() => {
       const input = tf.tensor2d(x, [1, width]);
-      return tf.sign(lossGradient(asAttackTarget(predictor), input, predictor.targets(tf.tensor1d([label], 'int32')), false));
+      return exactSign(lossGradient(asAttackTarget(predictor), input, predictor.targets(tf.tensor1d([label], 'int32')), false));
     });
     const direction = (await sign.data()) as Float32Array;
     sign.dispose();

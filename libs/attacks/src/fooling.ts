@@ -21,6 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@advx/data';
 import type { ScoresFn } from './types.js';
+import { exactSign } from './gradient.js';
 
 /** What the fooling search needs of a model: scores and the head's per-class probabilities. */
 export interface FoolingTarget {
@@ -101,7 +102,7 @@ export async function foolingRun(model: FoolingTarget, rng: Rng, options: Foolin
         };
         // Rows are independent, so the gradient of the summed target probabilities is each row's own ∇ₓ p(y = i | x).
         const grad = tf.grad((x) => tf.sum(probabilityOfTarget(x as tf.Tensor2D)))(start) as tf.Tensor2D;
-        let x = tf.add(start, tf.mul(step === 'sign' ? tf.sign(grad) : grad, eps)) as tf.Tensor2D;
+        let x = tf.add(start, tf.mul(step === 'sign' ? exactSign(grad) : grad, eps)) as tf.Tensor2D;
         if (clip) x = tf.clipByValue(x, clip[0], clip[1]);
         const p = model.probabilities(model.scores(x));
         const hit =

@@ -23,9 +23,18 @@ export function lossGradient(model: AttackTarget, x: tf.Tensor2D, targets: tf.Te
   });
 }
 
+/**
+ * sign(x) ∈ {−1, 0, 1}, exact for every nonzero x. tfjs-backend-wasm's Sign kernel returns 0 for
+ * |x| below ~1e-7, which would silently shrink FGSM steps where gradients are tiny (confident
+ * predictions), so the project never uses tf.sign for perturbations.
+ */
+export function exactSign<T extends tf.Tensor>(x: T): T {
+  return tf.tidy(() => tf.sub(tf.cast(tf.greater(x, 0), 'float32'), tf.cast(tf.less(x, 0), 'float32')) as T);
+}
+
 /** The optimal L∞ step of size eps against a linearised loss: eps · sign(∇). */
 export function linfStep(grad: tf.Tensor2D, eps: number): tf.Tensor2D {
-  return tf.tidy(() => tf.mul(tf.sign(grad), eps));
+  return tf.tidy(() => tf.mul(exactSign(grad), eps));
 }
 
 /** Projects `adv` into the L∞ ball of radius eps around x, then into the valid input range. */

@@ -177,3 +177,14 @@ describe('fgsm labels', () => {
     model.dispose();
   });
 });
+
+describe('exactSign', () => {
+  it('is ±1 for every nonzero value, however small (wasm Sign returns 0 below ~1e-7)', async () => {
+    const { exactSign } = await import('@advx/attacks');
+    const tfc = await import('@tensorflow/tfjs-core');
+    const values = [3e-9, -4e-12, 0, 1e-30, -2.5, 7];
+    const s = exactSign(tfc.tensor1d(values));
+    expect(Array.from(await s.data())).toEqual([1, -1, 0, 1, -1, 1]);
+    s.dispose();
+  });
+});
