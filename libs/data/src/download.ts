@@ -4,15 +4,14 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream } from 'node:stream/web';
-import { gunzipIfCompressed, readFileBytes } from './bytes.js';
+import { extract as extractTar, type ReadEntry } from 'tar';
 import { DataError } from './errors.js';
 import type { CifarDatasetSpec, DatasetSpec, IdxDatasetSpec } from './registry.js';
-import { extractTarFiles } from './tar.js';
 
 export function fileUrl(baseUrl: string, name: string): string {
   return new URL(name, baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`).href;
@@ -76,13 +75,26 @@ async function downloadCifarArchive(spec: CifarDatasetSpec, directory: string, b
   const batches = join(directory, spec.batchDirectory);
   const staging = temporarySibling(batches);
   try {
-    const tar = gunzipIfCompressed(await readFileBytes(archivePath), archivePath);
-    const wanted = new Set([...spec.trainFiles, ...spec.testFiles].map((name) => `${spec.batchDirectory}/${name}`));
-    const members = extractTarFiles(tar, archivePath, (name) => wanted.has(name));
-    const absent = [...wanted].filter((name) => !members.has(name));
-    if (absent.length > 0) throw new DataError(`${url}: archive lacks ${absent.join(', ')}`);
+    const wanted = new Set([...spec.trainFiles, ...spec.testFiles]);
+    const prefix = `${spec.batchDirectory}/`;
+    const isWanted = (name: string) => name.startsWith(prefix) && wanted.has(name.slice(prefix.length));
     await mkdir(staging, { recursive: true });
-    for (const [name, bytes] of members) await writeFile(join(staging, name.slice(spec.batchDirectory.length + 1)), bytes);
+    try {
+      // Gzip is detected by content; `strip` drops the batch directory, so staging becomes it.
+      await extractTar({
+        file: archivePath,
+        cwd: staging,
+        strip: 1,
+        strict: true,
+        preserveOwner: false,
+        filter: (name, entry) => ['File', 'OldFile'].includes((entry as ReadEntry).type) && isWanted(name),
+      });
+    } catch (error) {
+      throw new DataError(`${archivePath}: corrupt archive (${(error as Error).message})`, { cause: error });
+    }
+    const present = new Set(await readdir(staging));
+    const absent = [...wanted].filter((name) => !present.has(name)).map((name) => prefix + name);
+    if (absent.length > 0) throw new DataError(`${url}: archive lacks ${absent.join(', ')}`);
     await rm(batches, { recursive: true, force: true });
     await rename(staging, batches);
   } finally {

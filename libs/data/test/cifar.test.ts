@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CIFAR_RECORD_BYTES, type CifarDatasetSpec, DATASETS, DataError, loadDataset, parseCifarBatch } from '@advx/data';
 import { downloadDataset } from '../src/download.js';
-import { serveFiles, tarOf, temporaryDirectory, type TestServer } from './helpers.js';
+import { serveFiles, tarGzOf, temporaryDirectory, type TestServer } from './helpers.js';
 
 const cifar = DATASETS.cifar10 as CifarDatasetSpec;
 const PLANE = 32 * 32;
@@ -80,7 +80,7 @@ describe('loading CIFAR-10', () => {
 
   it('downloads the archive, keeps only the extracted batches, and loads them', async () => {
     const members = Object.fromEntries(Object.entries(batchFiles()).map(([n, b]) => [`cifar-10-batches-bin/${n}`, b]));
-    const archive = gzipSync(tarOf({ 'cifar-10-batches-bin/batches.meta.txt': Buffer.from('airplane\n'), ...members }));
+    const archive = await tarGzOf({ 'cifar-10-batches-bin/batches.meta.txt': Buffer.from('airplane\n'), ...members });
     server = await serveFiles({ '/files/cifar-10-binary.tar.gz': archive });
     const spec = { ...cifar, archive: { ...cifar.archive, sha256: createHash('sha256').update(archive).digest('hex') } };
     const directory = await temporaryDirectory();
@@ -92,7 +92,7 @@ describe('loading CIFAR-10', () => {
   });
 
   it('rejects an archive without the batches and leaves nothing behind', async () => {
-    const archive = gzipSync(tarOf({ 'cifar-10-batches-bin/data_batch_1.bin': cifarBatch([1]) }));
+    const archive = await tarGzOf({ 'cifar-10-batches-bin/data_batch_1.bin': cifarBatch([1]) });
     server = await serveFiles({ '/files/cifar-10-binary.tar.gz': archive });
     const spec = { ...cifar, archive: { ...cifar.archive, sha256: createHash('sha256').update(archive).digest('hex') } };
     const directory = await temporaryDirectory();
@@ -102,8 +102,28 @@ describe('loading CIFAR-10', () => {
     expect(await readdir(directory)).toEqual([]);
   });
 
+  const batchArchive = () => tarGzOf(Object.fromEntries(Object.entries(batchFiles()).map(([n, b]) => [`cifar-10-batches-bin/${n}`, b])));
+  it.each([
+    ['truncated gzip', async () => {
+      const whole = await batchArchive();
+      return whole.subarray(0, whole.length / 2);
+    }],
+    ['truncated tar', async () => gunzipSync(await batchArchive()).subarray(0, 5000)],
+    ['non-tar', async () => gzipSync(Buffer.alloc(4096, 'x'))],
+  ])('rejects a %s archive as corrupt and leaves nothing behind', async (_, make) => {
+    const archive = await make();
+    server = await serveFiles({ '/files/cifar-10-binary.tar.gz': archive });
+    const spec = { ...cifar, archive: { ...cifar.archive, sha256: createHash('sha256').update(archive).digest('hex') } };
+    const directory = await temporaryDirectory();
+    const failure = await downloadDataset(spec, directory, ['test_batch.bin'], server.baseUrl).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(DataError);
+    expect((failure as DataError).exitCode).toBe(1);
+    expect((failure as DataError).message).toMatch(`${join(directory, 'cifar-10-binary.tar.gz')}: corrupt archive (`);
+    expect(await readdir(directory)).toEqual([]);
+  });
+
   it('checks the archive against the published sum', async () => {
-    server = await serveFiles({ '/files/cifar-10-binary.tar.gz': gzipSync(tarOf({})) });
+    server = await serveFiles({ '/files/cifar-10-binary.tar.gz': await tarGzOf({ 'cifar-10-batches-bin/test_batch.bin': cifarBatch([1]) }) });
     const directory = await temporaryDirectory();
     await expect(downloadDataset(cifar, directory, ['test_batch.bin'], server.baseUrl)).rejects.toThrow(
       /sha256 mismatch: expected c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd, got/,

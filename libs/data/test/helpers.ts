@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { create as createTar } from 'tar';
 import { afterEach } from 'vitest';
 
 const made: string[] = [];
@@ -40,27 +41,17 @@ export function idxLabels(labels: number[]): Uint8Array {
   return concat(header(0x801, [labels.length]), Uint8Array.from(labels));
 }
 
-/** A minimal ustar archive of regular files. */
-export function tarOf(files: Record<string, Uint8Array>): Uint8Array {
-  const blocks: Uint8Array[] = [];
+/** A gzipped tar of `files` (path inside the archive to contents), made by node-tar from a scratch directory. */
+export async function tarGzOf(files: Record<string, Uint8Array>): Promise<Buffer> {
+  const root = await temporaryDirectory();
+  const source = join(root, 'members');
   for (const [name, bytes] of Object.entries(files)) {
-    const h = Buffer.alloc(512);
-    h.write(name, 0, 'utf8');
-    h.write('0000644\0', 100);
-    h.write('0000000\0', 108);
-    h.write('0000000\0', 116);
-    h.write(`${bytes.length.toString(8).padStart(11, '0')}\0`, 124);
-    h.write('00000000000\0', 136);
-    h.write('        ', 148);
-    h.write('0', 156);
-    h.write('ustar\0', 257);
-    h.write('00', 263);
-    const sum = h.reduce((a, b) => a + b, 0);
-    h.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-    blocks.push(h, bytes, Buffer.alloc((512 - (bytes.length % 512)) % 512));
+    await mkdir(dirname(join(source, name)), { recursive: true });
+    await writeFile(join(source, name), bytes);
   }
-  blocks.push(Buffer.alloc(1024));
-  return concat(...blocks);
+  const archive = join(root, 'archive.tar.gz');
+  await createTar({ file: archive, cwd: source, gzip: true, portable: true }, Object.keys(files));
+  return readFile(archive);
 }
 
 export interface TestServer {
