@@ -34,7 +34,7 @@ const ready: Promise<WorkerContext> = (async () => {
 
 /**
  * Fault injection for tests: ADVX_FAULT="exit:<role>" ends this worker thread (as a crash would)
- * while it runs a unit of that role, "throw:<role>" throws instead. With ADVX_FAULT_ONCE=<file>,
+ * while it runs a unit of that role, "throw:<role>" throws instead, "hang:<role>" never returns. With ADVX_FAULT_ONCE=<file>,
  * only the first such unit faults (the file records that it happened), so a retry can succeed.
  */
 function injectFault(unit: Unit): void {
@@ -50,6 +50,8 @@ function injectFault(unit: Unit): void {
   }
   if (kind === 'exit') process.exit(70);
   if (kind === 'throw') throw new Error(`injected fault in ${unit.role}`);
+  // A hung unit: blocks this thread's event loop, as a stuck native call would.
+  if (kind === 'hang') for (;;);
 }
 
 export default async function run(message: Uint8Array): Promise<unknown> {

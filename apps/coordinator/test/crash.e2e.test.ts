@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../src/report.js';
+import { backendArgs, mnistDir, runCli } from './helpers.js';
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'advx-crash-'));
+const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+const finishedUnits = (out: string) => (existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')).filter((k) => existsSync(join(out, 'runs', k, 'result.json'))) : []);
+const args = (out: string, extra: string[] = []) => ['--preset', 'smoke', '--seeds', '1,2', '--workers', '1', '--out', out, '--data-dir', mnistDir!, ...backendArgs(), ...extra];
+
+/** Starts the CLI and sends `signal` once `ready()` holds; resolves with the run. */
+function interruptWhen(out: string, signal: NodeJS.Signals, ready: () => boolean, extra: string[] = []) {
+  let timer: NodeJS.Timeout | undefined;
+  return runCli(args(out, extra), {}, (child) => {
+    timer = setInterval(() => {
+      if (ready()) {
+        clearInterval(timer);
+        child.kill(signal);
+      }
+    }, 50);
+  }).finally(() => clearInterval(timer));
+}
+
+describe.skipIf(!mnistDir)('crashes and interruptions (real signals)', () => {
+  it('SIGKILL of the coordinator mid-sweep: the rerun recomputes only unfinished units and reports what an uninterrupted sweep does', async () => {
+    const reference = scratch();
+    expect((await runCli(args(reference))).code).toBe(0);
+
+    const out = scratch();
+    const killed = await interruptWhen(out, 'SIGKILL', () => finishedUnits(out).length >= 3);
+    expect(killed.signal).toBe('SIGKILL');
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+    const survived = finishedUnits(out);
+    expect(survived.length).toBeGreaterThanOrEqual(3);
+
+    const rerun = await runCli(args(out));
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const report = readReport(out);
+    const cached = report.runs.filter((r) => r.status === 'cached').map((r) => r.key);
+    expect(cached.sort()).toEqual(survived.sort());
+    expect(report.runs.filter((r) => r.status === 'done')).toHaveLength(report.runs.length - survived.length);
+    expect(report.claims).toEqual(readReport(reference).claims);
+  });
+
+  it('SIGINT: stops scheduling, keeps finished units, writes a report marked incomplete, exits 130', async () => {
+    const out = scratch();
+    const run = await interruptWhen(out, 'SIGINT', () => finishedUnits(out).length >= 1);
+    expect(run.code).toBe(130);
+    const report = readReport(out);
+    expect(report.complete).toBe(false);
+    expect(report.runs.some((r) => r.status === 'cancelled')).toBe(true);
+    for (const run of report.runs.filter((r) => r.status === 'done')) expect(existsSync(run.resultPath!)).toBe(true);
+  });
+
+  it('a hung unit is killed at --unit-timeout and retried', async () => {
+    const out = scratch();
+    const run = await runCli(args(out, ['--seeds', '1', '--unit-timeout', '20']), { ADVX_FAULT: 'hang:softmax-fgsm', ADVX_FAULT_ONCE: join(out, 'hung') });
+    expect(run.code, run.stderr).toBe(0);
+    const report = readReport(out);
+    expect(report.runs.find((r) => r.role === 'softmax-fgsm')!.attempts).toBe(2);
+    expect(run.stderr).toMatch(/retrying softmax-fgsm .*abort/i);
+  });
+});
