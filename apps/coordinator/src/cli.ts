@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { availableParallelism } from 'node:os';
 import { isDatasetName, type DatasetName } from '@advx/data';
 import { BACKEND_PREFERENCE } from '@advx/models';
+import { redisOptions } from './bullmq/shared.js';
 import { EXPERIMENTS, PRESET_NAMES, type PresetName } from './experiments/index.js';
 
 /** A mistake in how the command was called: one line on stderr, exit code 2. */
@@ -20,6 +21,11 @@ export interface SweepOptions {
   dataset: DatasetName | undefined;
   retries: number;
   unitTimeout: number | undefined;
+  /** piscina: worker threads in this process (default); bullmq: jobs on Redis for `coordinator:worker` processes. */
+  executor: 'piscina' | 'bullmq';
+  redis: string | undefined;
+  /** Output directories of earlier sweeps whose finished units are copied in rather than recomputed. */
+  reuse: string[];
 }
 
 function positiveInt(flag: string) {
@@ -50,7 +56,10 @@ export function buildCommand(): Command {
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
     .option('--dataset <name>', 'run the experiment on another dataset of the same shape (mnist, fashion-mnist)')
     .option('--retries <n>', 'extra attempts for a unit whose worker throws or dies', (v) => (v === '0' ? 0 : positiveInt('--retries')(v)), 2)
+    .option('--reuse <dirs>', "comma-separated output directories of other sweeps whose finished units (same key = same work) are copied in instead of recomputed", (v) => v.split(',').filter(Boolean))
     .option('--unit-timeout <seconds>', 'abort and retry a unit running longer than this', positiveInt('--unit-timeout'))
+    .addOption(new Option('--executor <name>', 'piscina: worker threads here | bullmq: BullMQ jobs for `nx run coordinator:worker` processes').choices(['piscina', 'bullmq']).default('piscina'))
+    .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port')
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
 }
@@ -72,6 +81,15 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   const o = command.opts();
   if (o.experiment !== 'all' && !(o.experiment in EXPERIMENTS)) throw new UsageError(`--experiment: unknown experiment "${o.experiment}" (known: all, ${Object.keys(EXPERIMENTS).join(', ')})`);
   if (o.dataset !== undefined && !isDatasetName(o.dataset)) throw new UsageError(`--dataset: unknown dataset "${o.dataset}"`);
+  if (o.redis !== undefined) {
+    try {
+      redisOptions(o.redis);
+    } catch (error) {
+      throw new UsageError(`--redis: ${(error as Error).message}`);
+    }
+  }
+  if (o.executor === 'bullmq' && o.redis === undefined) throw new UsageError('--redis <url> is required with --executor bullmq');
+  if (o.executor !== 'bullmq' && o.redis !== undefined) throw new UsageError('--redis only applies with --executor bullmq');
   const seeds: number[] = o.seeds ?? Array.from({ length: o.numSeeds }, (_, i) => i + 1);
   return {
     experiment: o.experiment,
@@ -84,5 +102,8 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
     dataset: o.dataset,
     retries: o.retries,
     unitTimeout: o.unitTimeout,
+    executor: o.executor,
+    redis: o.redis,
+    reuse: o.reuse ?? [],
   };
 }

@@ -4,7 +4,9 @@ import { join, relative, resolve } from 'node:path';
 import { DataError, loadDataset, type DatasetName, type DatasetSplits } from '@advx/data';
 import type { SweepOptions } from './cli.js';
 import { EXPERIMENTS, type ExperimentSpec } from './experiments/index.js';
-import { PiscinaExecutor } from './executor.js';
+import { BullMQExecutor } from './bullmq/executor.js';
+import { redactRedisUrl } from './bullmq/shared.js';
+import { PiscinaExecutor, type Executor } from './executor.js';
 import { createLogger } from './log.js';
 import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
@@ -36,6 +38,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   // Data problems surface here, before any worker starts or any report is written. Only an
   // absent CIFAR-10 skips its experiments (it cannot be had offline); every other problem stops.
   const splits = new Map<DatasetName, DatasetSplits>();
+  const validationSizes = new Map<DatasetName, number>();
   const skipped: { id: string; title: string; section: string; reason: string }[] = [];
   const experiments: ExperimentSpec[] = [];
   for (const experiment of selected) {
@@ -45,6 +48,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
         const validationSize = Math.max(...selected.filter((e) => datasetFor(e, options.dataset) === name).map((e) => e.scale[options.preset].validationSize));
         const loaded = await loadDataset(name, { dataDir: name === 'cifar10' ? undefined : options.dataDir, validationSize });
         splits.set(name, loaded);
+        validationSizes.set(name, validationSize);
         logger.info(`dataset ${name}: ${loaded.train.count} train / ${loaded.validation?.count ?? 0} validation / ${loaded.test.count} test from ${loaded.directory}`);
       } catch (error) {
         if (name === 'cifar10' && options.experiment === 'all' && error instanceof DataError) {
@@ -61,15 +65,24 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   const plans: Plan[] = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
   const units = plans.flatMap((p) => p.units);
   const distinct = new Set(units.map((u) => u.key)).size;
-  const store = new RunStore(join(out, 'runs'));
+  const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')));
+  await mkdir(store.runsDir, { recursive: true });
   const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;
   const channel = new BroadcastChannel(progressChannel);
   const progress = new SweepProgress(distinct, logger);
   channel.onmessage = (message) => progress.onEpoch((message as { data: ProgressEvent }).data);
 
-  logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${distinct} units on ${options.workers} workers (backend ${options.backend})`);
-  const datasets: Record<string, SharedDataset> = Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)]));
-  const executor = new PiscinaExecutor({ workers: options.workers, backend: options.backend, datasets, runsDir: store.runsDir, progressChannel });
+  const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : `${options.workers} workers`;
+  logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${distinct} units on ${where} (backend ${options.backend})`);
+  let executor: Executor;
+  if (options.executor === 'bullmq') {
+    // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
+    const datasets = Object.fromEntries([...splits].map(([name, s]) => [name, { validationSize: validationSizes.get(name)!, checksum: s.checksum }]));
+    executor = new BullMQExecutor({ redisUrl: options.redis!, backend: options.backend, runsDir: store.runsDir, datasets, progressChannel, logger });
+  } else {
+    const datasets: Record<string, SharedDataset> = Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)]));
+    executor = new PiscinaExecutor({ workers: options.workers, backend: options.backend, datasets, runsDir: store.runsDir, progressChannel });
+  }
   let statuses;
   try {
     statuses = await runUnits(units, {

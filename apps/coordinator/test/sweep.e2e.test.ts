@@ -74,4 +74,18 @@ describe.skipIf(!mnistDir)('smoke sweep end to end (2 workers)', () => {
     expect(report.failures.map((f) => f.role).sort()).toEqual(['softmax', 'softmax-fgsm']);
     expect(report.claims.find((c) => c.id === 'P2')!.metrics.adv_error.n).toBe(1);
   });
+
+  it('--reuse copies finished units of another sweep (same key = same work) instead of recomputing them', async () => {
+    const first = scratch();
+    expect((await runCli(smoke(first, ['--seeds', '1']))).code).toBe(0);
+    const second = scratch();
+    const run = await runCli(['--experiment', 'adversarial-training', ...smoke(second, ['--seeds', '1', '--reuse', first])]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = readReport(second);
+    const cached = report.runs.filter((r) => r.status === 'cached').map((r) => r.role).sort();
+    expect(cached).toEqual(['maxout', 'maxout-fgsm']);
+    // The copied model is usable by the units that read it.
+    expect(report.runs.find((r) => r.role === 'maxout→adv')!.status).toBe('done');
+    expect(existsSync(join(second, 'runs', report.runs.find((r) => r.role === 'maxout')!.key, 'model', 'model.json'))).toBe(true);
+  });
 });
