@@ -22,6 +22,12 @@ export interface ScheduleOptions {
   unitTimeoutMs?: number;
   /** Stops scheduling new units when aborted; running ones finish and are kept. */
   signal?: AbortSignal;
+  /**
+   * Units handed to the executor at once (its worker count). Holding the rest back lets the
+   * scheduler choose: units that read finished models go first, so claims fill in as the sweep
+   * runs and an interrupted sweep has as many complete seeds as possible.
+   */
+  maxInFlight?: number;
   onUpdate?: (status: UnitStatus, counts: Record<UnitState | 'running' | 'pending', number>) => void;
 }
 
@@ -75,8 +81,11 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     );
   };
 
+  const limit = options.maxInFlight ?? Infinity;
+  // Work that reads trained models before more training; otherwise plan order.
+  const priority = (key: string) => (statuses.get(key)!.unit.config.kind === 'train' ? 1 : 0);
   while (waiting.size > 0 || running.size > 0) {
-    for (const key of [...waiting]) {
+    for (const key of [...waiting].sort((a, b) => priority(a) - priority(b))) {
       const status = statuses.get(key)!;
       const broken = failedDependency(status.unit);
       if (options.signal?.aborted) {
@@ -89,7 +98,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
         status.state = 'skipped';
         status.error = `dependency ${broken} did not finish`;
         update(status);
-      } else if (status.unit.dependsOn.every(succeeded)) {
+      } else if (running.size < limit && status.unit.dependsOn.every(succeeded)) {
         waiting.delete(key);
         running.set(key, attempt(status));
         update(status);

@@ -91,6 +91,8 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
       retries: options.retries,
       unitTimeoutMs: options.unitTimeout ? options.unitTimeout * 1000 : undefined,
       signal,
+      // BullMQ workers pull from Redis at their own concurrency; only the embedded pool is sized here.
+      maxInFlight: options.executor === 'bullmq' ? undefined : options.workers,
       onUpdate: (status, counts) => progress.onUnit(status, counts),
     });
   } finally {

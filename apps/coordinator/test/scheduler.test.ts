@@ -110,3 +110,27 @@ describe('runUnits', () => {
     expect([...statuses.values()].every((x) => x.state === 'cancelled')).toBe(true);
   });
 });
+
+describe('runUnits ordering', () => {
+  it('keeps at most maxInFlight units at the executor and runs ready evaluations before more training', async () => {
+    const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
+    let inFlight = 0;
+    let peak = 0;
+    const order: string[] = [];
+    const executor: Executor = {
+      async run(unit) {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        order.push(`${unit.role}#${unit.seed}`);
+        await new Promise((r) => setTimeout(r, 2));
+        inFlight--;
+        return { metrics: {}, backend: 'fake', computeSeconds: 0 };
+      },
+      async close() {},
+    };
+    await runUnits(plan.units, { executor, store: store(), retries: 0, maxInFlight: 1 });
+    expect(peak).toBe(1);
+    // With one slot: softmax#1 trains, then its evaluation runs before any further training.
+    expect(order.slice(0, 2)).toEqual(['softmax#1', 'softmax-fgsm#1']);
+  });
+});
