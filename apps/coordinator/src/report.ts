@@ -139,7 +139,8 @@ function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
       }),
     );
     const compared = Object.entries(metrics).filter(([, m]) => m.paper !== null && m.n > 0);
-    const status = compared.length === 0 ? 'no data' : compared.every(([, m]) => reproduced(m.status)) ? 'reproduced' : `differs: ${compared.filter(([, m]) => !reproduced(m.status)).map(([n]) => n).join(', ')}`;
+    // A claim whose metrics are all ours-only (P17, P19) has data even though nothing is compared.
+    const status = compared.length === 0 ? (Object.values(metrics).some((m) => m.n > 0) ? 'ours only' : 'no data') : compared.every(([, m]) => reproduced(m.status)) ? 'reproduced' : `differs: ${compared.filter(([, m]) => !reproduced(m.status)).map(([n]) => n).join(', ')}`;
     return { id: claim.id, experiment: experiment.id, description: claim.description, metrics, status, runs: [...runs] };
   });
   const matrices: MatrixReport[] = (experiment.matrices ?? []).flatMap((matrix) =>

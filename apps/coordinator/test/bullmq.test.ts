@@ -1,0 +1,171 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Report } from '../src/report.js';
+import { backendArgs, mnistDir, root, runCli } from './helpers.js';
+
+/**
+ * `--executor bullmq` against a real redis-server (the Debian package; .ci/run installs it): one
+ * redis on a free loopback port, one `coordinator:worker` process (the built entry), and the
+ * coordinator; the report must equal a Piscina sweep's for the same seeds and backend.
+ */
+const REDIS_SERVER = '/usr/bin/redis-server';
+const workerScript = `${root}/dist/apps/coordinator/bullmq-worker.mjs`;
+const haveRedis = existsSync(REDIS_SERVER);
+if (!haveRedis) console.warn(`bullmq.test.ts: skipping the BullMQ executor tests: ${REDIS_SERVER} is absent (apt-get install redis-server)`);
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'advx-bullmq-'));
+const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Spawns and resolves once `ready` appears in its output (rejects if it exits first or takes too long). */
+function start(command: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Started> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd: root, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`${command} not ready after 60 s:\n${output}`)), 60_000);
+    const onData = (d: Buffer) => {
+      output += d;
+      if (ready.test(output)) {
+        clearTimeout(timer);
+        resolve({ child, output: () => output });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited (${code ?? signal}) before it was ready:\n${output}`));
+    });
+  });
+}
+
+function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('exit', (code) => {
+      clearTimeout(kill);
+      resolve(code);
+    });
+    child.kill(signal);
+  });
+}
+
+describe('sweep CLI: --executor / --redis validation', () => {
+  it('bullmq without --redis, or a malformed --redis, is a usage error naming the flag', async () => {
+    const missing = await runCli(['--executor', 'bullmq', '--preset', 'smoke']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--redis');
+    const bad = await runCli(['--executor', 'bullmq', '--redis', 'http://localhost:6379', '--preset', 'smoke']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--redis: .*redis:\/\//);
+    const unknown = await runCli(['--executor', 'celery', '--preset', 'smoke']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--executor');
+  });
+});
+
+describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-server', () => {
+  let redis: Started | undefined;
+  let worker: Started | undefined;
+  let redisUrl = '';
+  let faultMarker = '';
+  let piscinaClaims: Report['claims'] = [];
+
+  beforeAll(async () => {
+    if (!existsSync(workerScript)) throw new Error(`${workerScript} is missing: build first (node tools/build.mjs)`);
+    const port = await freePort();
+    redisUrl = `redis://127.0.0.1:${port}`;
+    redis = await start(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+    // The worker's first maxout-fgsm unit kills its thread once: the job fails and the scheduler retries it.
+    faultMarker = join(scratch(), 'fault-marker');
+    worker = await start(
+      process.execPath,
+      [workerScript, '--redis', redisUrl, '--concurrency', '1', '--data-dir', mnistDir!, '--runs-dir', scratch(), ...backendArgs()],
+      /worker .* on redis:\/\//,
+      { ADVX_FAULT: 'exit:maxout-fgsm', ADVX_FAULT_ONCE: faultMarker },
+    );
+  });
+
+  afterAll(async () => {
+    await stop(worker?.child);
+    await stop(redis?.child);
+  });
+
+  it('runs a smoke sweep on a separate worker process; its report equals the Piscina one (same seeds, backend)', async () => {
+    const common = ['--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()];
+    const [viaBull, viaPiscina] = [scratch(), scratch()];
+    const bull = await runCli([...common, '--out', viaBull, '--executor', 'bullmq', '--redis', redisUrl]);
+    expect(bull.code, `${bull.stderr}\n--- worker:\n${worker!.output()}`).toBe(0);
+    const piscina = await runCli([...common, '--out', viaPiscina, '--workers', '1']);
+    expect(piscina.code, piscina.stderr).toBe(0);
+
+    const [b, p] = [readReport(viaBull), readReport(viaPiscina)];
+    expect(b.complete).toBe(true);
+    expect(b.backend).toBe(p.backend);
+    expect(b.claims.length).toBeGreaterThan(0);
+    expect(b.claims).toEqual(p.claims);
+    piscinaClaims = p.claims;
+    // The worker computed every unit; the coordinator's runs directory holds the models, as after a Piscina sweep.
+    expect(worker!.output()).toMatch(/done in/);
+    for (const run of b.runs) {
+      expect(run.status).toBe('done');
+      const result = JSON.parse(readFileSync(run.resultPath!, 'utf8'));
+      if (result.config.kind === 'train') expect(existsSync(join(viaBull, 'runs', run.key, 'model', 'model.json'))).toBe(true);
+    }
+    // The injected fault: BullMQ reported the failed job, the scheduler's retry made the unit succeed.
+    expect(existsSync(faultMarker)).toBe(true);
+    expect(b.runs.filter((r) => r.attempts === 2)).toHaveLength(1);
+    expect(bull.stderr).toMatch(/retrying maxout-fgsm/);
+    expect(bull.stderr).toMatch(/BullMQ sweep .*unit job\(s\) completed, 1 failed attempt/);
+
+    // A rerun recomputes nothing (the cache is the coordinator's runs directory, as with Piscina).
+    const again = await runCli([...common, '--out', viaBull, '--executor', 'bullmq', '--redis', redisUrl]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(readReport(viaBull).runs.every((r) => r.status === 'cached')).toBe(true);
+  });
+
+  it('the worker exits cleanly on SIGTERM; a worker killed mid-job loses nothing (BullMQ re-queues the stalled job)', async () => {
+    expect(await stop(worker!.child, 'SIGTERM')).toBe(0);
+    const args = (runsDir: string) => [workerScript, '--redis', redisUrl, '--data-dir', mnistDir!, '--runs-dir', runsDir, '--lock-duration', '4000', ...backendArgs()];
+    const doomed = await start(process.execPath, args(scratch()), /worker .* on redis:\/\//);
+    const out = scratch();
+    const sweep = runCli(['--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs(), '--out', out, '--executor', 'bullmq', '--redis', redisUrl]);
+    await new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (!/started/.test(doomed.output())) return;
+        clearInterval(check);
+        doomed.child.kill('SIGKILL');
+        resolve();
+      }, 20);
+    });
+    worker = await start(process.execPath, args(scratch()), /worker .* on redis:\/\//);
+    const run = await sweep;
+    expect(run.code, `${run.stderr}\n--- worker:\n${worker.output()}`).toBe(0);
+    const report = readReport(out);
+    expect(report.complete).toBe(true);
+    // Recovered by BullMQ, not retried by the scheduler: every unit took one attempt.
+    expect(report.runs.every((r) => r.attempts === 1)).toBe(true);
+    expect(report.claims).toEqual(piscinaClaims);
+    expect(await stop(worker.child, 'SIGTERM')).toBe(0);
+  });
+});
