@@ -1,0 +1,108 @@
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { availableParallelism } from 'node:os';
+
+/** A mistake in how the bench was called: one line on stderr, exit code 2. */
+export class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+export interface BenchOptions {
+  quick: boolean;
+  includeCpu: boolean;
+  /** Run the thread and farm sweeps (always in a full run unless --no-sweeps; in --quick only with --farm). */
+  sweeps: boolean;
+  peer: boolean;
+  /** TF_NUM_INTRAOP_THREADS settings for the tensorflow backend and PyTorch's set_num_threads. */
+  threads: number[];
+  batch: number;
+  steps: number;
+  warmup: number;
+  reps: number;
+  fgsmCount: number;
+  fgsmBatch: number;
+  sgemmSize: number;
+  sgemmReps: number;
+  experiment: string;
+  preset: string;
+  sweepSeeds: number;
+  farmWorkers: number;
+  sweepBackend: string;
+  dataDir: string | undefined;
+  python: string;
+  outDir: string;
+}
+
+const positiveInt = (flag: string) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
+  return Number(value);
+};
+const nonNegativeInt = (flag: string) => (value: string) => (value === '0' ? 0 : positiveInt(flag)(value));
+const intList = (flag: string) => (value: string) => [...new Set(value.split(',').map((v) => positiveInt(flag)(v.trim())))].sort((a, b) => a - b);
+
+export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
+  const cores = availableParallelism();
+  const command = new Command('bench')
+    .description('Throughput of the maxout net per tfjs backend (train, adversarial train, FGSM, GFLOP/s), a PyTorch peer, and thread/farm sweeps; writes bench/latest.json and bench/latest.md.')
+    .option('--quick', 'sanity run: few repetitions, small SGEMM, no sweeps unless --farm', false)
+    .option('--include-cpu', 'also time the pure-JS cpu backend (very slow)', false)
+    .option('--farm', 'run the thread and farm sweeps in a --quick run too', false)
+    .option('--no-sweeps', 'skip the thread and farm sweeps')
+    .option('--no-peer', 'skip the PyTorch peer')
+    .option('--threads <list>', `TF_NUM_INTRAOP_THREADS settings (and torch threads), default 1,${cores}`, intList('--threads'))
+    .option('--batch <n>', 'batch size', positiveInt('--batch'), 128)
+    .option('--steps <n>', 'training steps per timed repetition', positiveInt('--steps'))
+    .option('--warmup <n>', 'untimed repetitions first', nonNegativeInt('--warmup'))
+    .option('--reps <n>', 'timed repetitions (the median is reported)', positiveInt('--reps'))
+    .option('--fgsm-count <n>', 'images per FGSM repetition', positiveInt('--fgsm-count'), 1000)
+    .option('--fgsm-batch <n>', 'FGSM batch (evaluation units use 500)', positiveInt('--fgsm-batch'), 500)
+    .option('--sgemm-size <n>', 'n of the n×n SGEMM peak (0 = skip)', nonNegativeInt('--sgemm-size'))
+    .option('--sgemm-reps <n>', 'timed SGEMM repetitions', positiveInt('--sgemm-reps'))
+    .option('--experiment <id>', 'experiment of the sweeps', 'fgsm-baseline')
+    .option('--preset <name>', 'preset of the sweeps', 'smoke')
+    .option('--sweep-seeds <n>', 'seeds per sweep (runs 1..n)', positiveInt('--sweep-seeds'), 4)
+    .option('--farm-workers <n>', 'N of the farm comparison', positiveInt('--farm-workers'), Math.max(2, cores))
+    .option('--sweep-backend <name>', 'backend of the sweeps', 'tensorflow')
+    .option('--data-dir <dir>', 'dataset directory passed to the sweeps (else $MNIST_DIR / the cache)')
+    .option('--python <path>', 'Python for the PyTorch peer', process.env.ADVX_PYTHON ?? 'python3')
+    .option('--out-dir <dir>', 'where latest.json / latest.md go', 'bench')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} });
+  try {
+    // nx's run-commands forwards flags as `--quick=true`; accept that spelling of the booleans.
+    command.parse(
+      argv.map((a) => a.replace(/^(--(?:quick|include-cpu|farm))=true$/, '$1')),
+      { from: 'user' },
+    );
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') return 'help';
+      throw new UsageError(error.message.replace(/^error: /, ''));
+    }
+    throw error;
+  }
+  const o = command.opts();
+  const quick: boolean = o.quick;
+  return {
+    quick,
+    includeCpu: o.includeCpu,
+    sweeps: o.sweeps && (!quick || o.farm),
+    peer: o.peer,
+    threads: o.threads ?? [...new Set([1, cores])],
+    batch: o.batch,
+    steps: o.steps ?? (quick ? 4 : 20),
+    warmup: o.warmup ?? 1,
+    reps: o.reps ?? (quick ? 3 : 7),
+    fgsmCount: o.fgsmCount,
+    fgsmBatch: o.fgsmBatch,
+    sgemmSize: o.sgemmSize ?? (quick ? 1024 : 4096),
+    sgemmReps: o.sgemmReps ?? (quick ? 2 : 5),
+    experiment: o.experiment,
+    preset: o.preset,
+    sweepSeeds: o.sweepSeeds,
+    farmWorkers: o.farmWorkers,
+    sweepBackend: o.sweepBackend,
+    dataDir: o.dataDir,
+    python: o.python,
+    outDir: o.outDir,
+  };
+}

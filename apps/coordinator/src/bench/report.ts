@@ -1,0 +1,183 @@
+import type { ChildResult } from './measure.js';
+import type { FarmSection, ThreadsSection } from './sweeps.js';
+
+export interface BackendEntry {
+  /** Headline numbers: the run with the most TF threads (all cores by default). */
+  threads: number | null;
+  backendThreads: number | null;
+  train_ex_s: number;
+  adv_train_ex_s: number;
+  fgsm_ex_s: number;
+  gflops: number;
+  /** Same training step without dropout (masks of ones): the cost of drawing/uploading masks. */
+  train_nodrop_ex_s: number;
+  /** time(train with dropout) ÷ time(train without) − 1. */
+  dropout_overhead: number;
+  /** gflops ÷ peak_gflops (the machine's SGEMM peak). */
+  fraction_of_peak: number | null;
+  /** Every child run of this backend, one per thread setting, with timings and tensor counts. */
+  runs: ChildResult[];
+}
+
+export interface PeerEntry {
+  torch: string;
+  threads: number;
+  train_ex_s: number;
+  adv_train_ex_s: number;
+  fgsm_ex_s: number;
+  gflops: number;
+  sgemm: { size: number; best_gflops: number; median_gflops: number } | null;
+  /** tensorflow backend at the same TF_NUM_INTRAOP_THREADS ÷ PyTorch (> 1 = tfjs faster). */
+  ratios: { train: number | null; adv_train: number | null; fgsm: number | null; sgemm: number | null };
+  timings: Record<string, unknown>;
+}
+
+export interface BenchReport {
+  quick: boolean;
+  note: string | null;
+  machine: Record<string, unknown>;
+  settings: Record<string, unknown>;
+  backends: Record<string, BackendEntry | { error: string }>;
+  /** Best n×n SGEMM GFLOP/s on the tensorflow backend over the thread settings. */
+  peak_gflops: number | null;
+  peak: { size: number; byThreads: Record<string, number> } | null;
+  peer: Record<string, PeerEntry> | null;
+  peer_reason: string | null;
+  threads: ThreadsSection | { skipped: string };
+  farm: FarmSection | { skipped: string };
+  generatedAt: string;
+}
+
+const run_batch = (r: BenchReport) => (r.settings as { batch: number }).batch;
+const num = (x: number | null | undefined, digits = 0) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }));
+const ratio = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${x.toFixed(2)}×`);
+const pct = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? '–' : `${(x * 100).toFixed(1)}%`);
+
+export function renderMarkdown(r: BenchReport): string {
+  const lines: string[] = ['# advx bench', ''];
+  if (r.note) lines.push(`> **${r.note}**`, '');
+  const m = r.machine as { cpuModel?: string; cpus?: number; node?: string; tensorflow?: string; tfjs?: string; torch?: string; loadavgStart?: number[]; loadavgEnd?: number[] };
+  lines.push(
+    `Generated ${r.generatedAt}. Machine: ${m.cpus} × ${m.cpuModel ?? '?'}; Node ${m.node}; tfjs ${m.tfjs ?? '?'}; TensorFlow ${m.tensorflow ?? '–'}; PyTorch ${m.torch ?? '–'}. ` +
+      `Load average at start ${m.loadavgStart?.map((x) => x.toFixed(2)).join(' / ')}, at end ${m.loadavgEnd?.map((x) => x.toFixed(2)).join(' / ')}.`,
+    '',
+  );
+  const s = r.settings as { batch: number; steps: number; warmup: number; reps: number; fgsmCount: number; fgsmBatch: number; sgemmSize: number };
+  lines.push(
+    `Maxout net 784 → 240×5 → 240×5 → 10, dropout .8/.5, momentum SGD, max-norm 1.9365, batch ${s.batch}; examples/s are medians of ${s.reps} timed repetitions ` +
+      `(${s.steps} steps each, after ${s.warmup} warm-up) of the project's own \`train\` and \`fgsm\`. FGSM: ε = .25 on ${s.fgsmCount} images in batches of ${s.fgsmBatch}. ` +
+      `Adversarial training: α = .5, ε = .25, the FGSM crafted on the dropout net. GFLOP/s counts forward + backward matMul FLOPs only; peak = best ${s.sgemmSize}² SGEMM on the tensorflow backend over the thread settings.`,
+    '',
+  );
+
+  // One column per backend run (tensorflow per thread count), then PyTorch per thread count, then ratios.
+  type Col = { title: string; get: (row: string) => string };
+  const cols: Col[] = [];
+  for (const [name, entry] of Object.entries(r.backends)) {
+    if ('error' in entry) {
+      cols.push({ title: name, get: () => 'failed' });
+      continue;
+    }
+    for (const run of entry.runs) {
+      const label = name === 'wasm' ? `wasm (${run.backendThreads ?? '?'} thr)` : `${name} ×${run.threads ?? 'default'}`;
+      cols.push({
+        title: label,
+        get: (row) => {
+          switch (row) {
+            case 'train': return num(run.train_ex_s);
+            case 'nodrop': return num(run.train_nodrop_ex_s);
+            case 'dropcost': return pct(run.timings.train.median > 0 ? run.train_nodrop_ex_s / run.train_ex_s - 1 : null);
+            case 'masks': return `${num(run.mask_ms_per_step, 2)} ms of ${num((1000 * run_batch(r)) / run.train_ex_s, 1)} ms`;
+            case 'adv': return num(run.adv_train_ex_s);
+            case 'fgsm': return num(run.fgsm_ex_s);
+            case 'gflops': return num(run.gflops, 1);
+            case 'sgemm': return run.sgemm ? `${num(run.sgemm.best_gflops, 1)} (${run.sgemm.size}²)` : '–';
+            case 'peak': return pct(r.peak_gflops ? run.gflops / r.peak_gflops : null);
+            case 'peakT': return pct(run.sgemm ? run.gflops / run.sgemm.best_gflops : null);
+            default: return '';
+          }
+        },
+      });
+    }
+  }
+  for (const [key, p] of Object.entries(r.peer ?? {})) {
+    cols.push({
+      title: `PyTorch ×${p.threads}`,
+      get: (row) => {
+        switch (row) {
+          case 'train': return num(p.train_ex_s);
+          case 'adv': return num(p.adv_train_ex_s);
+          case 'fgsm': return num(p.fgsm_ex_s);
+          case 'gflops': return num(p.gflops, 1);
+          case 'sgemm': return p.sgemm ? `${num(p.sgemm.best_gflops, 1)} (${p.sgemm.size}²)` : '–';
+          case 'peak': return pct(r.peak_gflops ? p.gflops / r.peak_gflops : null);
+          case 'peakT': return pct(p.sgemm ? p.gflops / p.sgemm.best_gflops : null);
+          default: return '–';
+        }
+      },
+    });
+    void key;
+  }
+  for (const p of Object.values(r.peer ?? {})) {
+    cols.push({
+      title: `tensorflow/PyTorch ×${p.threads}`,
+      get: (row) => {
+        switch (row) {
+          case 'train': return ratio(p.ratios.train);
+          case 'adv': return ratio(p.ratios.adv_train);
+          case 'fgsm': return ratio(p.ratios.fgsm);
+          case 'gflops': return ratio(p.ratios.train);
+          case 'sgemm': return ratio(p.ratios.sgemm);
+          default: return '';
+        }
+      },
+    });
+  }
+  const rows: [string, string][] = [
+    ['train', '(a) train step with dropout, ex/s'],
+    ['nodrop', 'train step without dropout, ex/s'],
+    ['dropcost', 'dropout cost (time, vs without)'],
+    ['masks', 'PRNG mask drawing per step (of step time)'],
+    ['adv', '(b) adversarial-training step, ex/s'],
+    ['fgsm', '(c) FGSM, ex/s'],
+    ['gflops', '(a) GFLOP/s'],
+    ['sgemm', 'SGEMM GFLOP/s, same threads'],
+    ['peak', '(a) as % of machine peak'],
+    ['peakT', '(a) as % of SGEMM at same threads'],
+  ];
+  lines.push('## Throughput', '');
+  lines.push(`| | ${cols.map((c) => c.title).join(' | ')} |`, `|---|${cols.map(() => '---:').join('|')}|`);
+  for (const [key, title] of rows) lines.push(`| ${title} | ${cols.map((c) => c.get(key)).join(' | ')} |`);
+  lines.push('', `Machine SGEMM peak: **${num(r.peak_gflops, 1)} GFLOP/s**${r.peak ? ` (${r.peak.size}², tensorflow backend; by threads: ${Object.entries(r.peak.byThreads).map(([t, g]) => `×${t} ${num(g, 1)}`).join(', ')})` : ''}.`);
+  if (!r.peer) lines.push('', `PyTorch peer: not run (${r.peer_reason ?? 'unknown reason'}).`);
+  lines.push('');
+
+  lines.push('## Threads: 1 worker × all TF threads vs workers × 1 TF thread', '');
+  if ('skipped' in r.threads) lines.push(`Skipped: ${r.threads.skipped}.`, '');
+  else {
+    const t = r.threads;
+    lines.push(`${t.sweep.seeds.length} seeds of \`--experiment ${t.sweep.experiment} --preset ${t.sweep.preset}\` through the CLI, backend ${t.sweep.backend}, fresh \`--out\` each.`, '');
+    lines.push('| configuration | sweep wall s | process wall s | complete |', '|---|---:|---:|---|');
+    for (const c of t.configs) lines.push(`| ${c.label} | ${num(c.sweepSeconds, 1)} | ${num(c.processSeconds, 1)} | ${c.complete ? 'yes' : 'NO'} |`);
+    lines.push('', `Faster: **${t.faster}**. Project default (executor.ts \`threadsPerWorker\` with the CLI's default workers): ${t.projectDefault} — ${t.defaultIsFaster ? 'agrees with the measurement' : '**disagrees with the measurement**'}.`, '');
+  }
+
+  lines.push('## Farm', '');
+  if ('skipped' in r.farm) lines.push(`Skipped: ${r.farm.skipped}.`, '');
+  else {
+    const f = r.farm;
+    lines.push('| run | workers × TF threads | sweep wall s | Σ unit compute s | overhead | peak RSS MB | complete |', '|---|---|---:|---:|---:|---:|---|');
+    const row = (name: string, x: FarmSection['single'], o: number | null) => lines.push(`| ${name} | ${x.workers} × ${x.tfThreads} | ${num(x.sweepSeconds, 1)} | ${num(x.computeSeconds, 1)} | ${pct(o)} | ${num(x.peakRssMB)} | ${x.complete ? 'yes' : 'NO'} |`);
+    row('1 worker (default threads)', f.single, f.overhead.single);
+    row(`${f.workers} workers (default threads)`, f.farm, f.overhead.farm);
+    if (f.singleFixedThreads) row('1 worker, 1 thread', f.singleFixedThreads, f.overhead.singleFixedThreads);
+    lines.push(
+      '',
+      `Speed-up ${ratio(f.speedup)}, efficiency ${pct(f.efficiency)} (default threads)` +
+        (f.speedupFixedThreads !== null ? `; with 1 TF thread per worker throughout: speed-up ${ratio(f.speedupFixedThreads)}, efficiency ${pct(f.efficiencyFixedThreads)}` : '') +
+        `. Overhead = (sweep wall − Σ compute ÷ workers) ÷ sweep wall. Tensors flat: ${f.tensorsFlat ? 'yes (every unit completed; the unit runner throws on a leak)' : 'NO'}.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
