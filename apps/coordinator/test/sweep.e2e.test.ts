@@ -88,4 +88,15 @@ describe.skipIf(!mnistDir)('smoke sweep end to end (2 workers)', () => {
     expect(report.runs.find((r) => r.role === 'maxout→adv')!.status).toBe('done');
     expect(existsSync(join(second, 'runs', report.runs.find((r) => r.role === 'maxout')!.key, 'model', 'model.json'))).toBe(true);
   });
+
+  it.skipIf(!existsSync('/usr/share/datasets/fashion-mnist'))('--dataset fashion-mnist runs an MNIST experiment on Fashion-MNIST', async () => {
+    const out = scratch();
+    const run = await runCli(['--preset', 'smoke', '--seeds', '1', '--workers', '2', '--out', out, '--dataset', 'fashion-mnist', ...backendArgs()]);
+    expect(run.code, run.stderr).toBe(0);
+    const report = readReport(out);
+    expect(report.dataset).toBe('fashion-mnist');
+    // A different dataset is different work: nothing is shared with MNIST runs by key.
+    const result = JSON.parse(readFileSync(report.runs[0].resultPath!, 'utf8'));
+    expect(result.config.dataset.name).toBe('fashion-mnist');
+  });
 });
