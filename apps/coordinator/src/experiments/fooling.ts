@@ -23,6 +23,7 @@ export const foolingExperiment: ExperimentSpec = {
       metrics: {
         mean_success: { paper: null, from: { unit: 'maxout-fooling', metric: 'success_mean' } },
         min_class_success: { paper: null, from: { unit: 'maxout-fooling', metric: 'success_min' } },
+        per_step_success: { paper: null, from: { unit: 'maxout-fooling', metric: 'per_step_success_mean' } },
       },
     },
   ],

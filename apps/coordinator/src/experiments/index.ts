@@ -1,4 +1,5 @@
 import { adversarialTrainingExperiment } from './adversarial-training.js';
+import { cifarConv } from './cifar-conv.js';
 import { earlyStopping } from './early-stopping.js';
 import { ensembleExperiment } from './ensemble.js';
 import { fgsmBaseline } from './fgsm-baseline.js';
@@ -17,6 +18,7 @@ export * from './types.js';
 export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
   [
     fgsmBaseline,
+    cifarConv,
     logistic3v7,
     l1WeightDecay,
     adversarialTrainingExperiment,
