@@ -67,6 +67,9 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       for (let i = 0; i < count; i++) {
         const chooser = model.retrainFrom ? members.get(model.retrainFrom)?.[i] : undefined;
         if (model.retrainFrom && !chooser) throw new Error(`experiment ${experiment.id}: model "${role}" retrains from unknown model "${model.retrainFrom}"`);
+        if (model.retrainFrom && !experiment.models[model.retrainFrom].earlyStopping) {
+          throw new Error(`experiment ${experiment.id}: model "${role}" retrains from "${model.retrainFrom}", which has no early stopping to choose the epochs`);
+        }
         const config: UnitConfig = {
           kind: 'train',
           dataset: trainDataset,

@@ -111,7 +111,11 @@ const runTrain: Handler = async (context, unit) => {
   if (config.includeValidation) data = concat(data, unitData(context, config.dataset, 'validation'));
   if (config.rubbishClass) data = withRubbishClass(data, config.rubbishClass, rng.fork('rubbish-class'));
   const training = { ...config.training };
-  if (config.epochsFrom) training.epochs = Number((await readResult(context, config.epochsFrom)).metrics.best_epoch);
+  if (config.epochsFrom) {
+    const chosen = (await readResult(context, config.epochsFrom)).metrics.best_epoch;
+    if (typeof chosen !== 'number' || chosen < 1) throw new Error(`unit ${config.epochsFrom} chose no epoch count to retrain for (best_epoch ${chosen})`);
+    training.epochs = chosen;
+  }
 
   const model = new Classifier(config.model, flatSize(data), data.numClasses, rng);
   const validation = config.earlyStopping ? unitData(context, config.dataset, 'validation') : null;

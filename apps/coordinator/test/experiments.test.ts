@@ -1,0 +1,385 @@
+// The experiment catalogue as data: every experiment plans into a consistent unit graph whose
+// claims, matrices, curves and figures point at units that exist and metrics those units produce.
+// Fast: nothing is trained; figure rendering is replaced by a recorder.
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/experiments/index.js';
+import { curveRole, matrixRole, planExperiment, type Plan } from '../src/plan.js';
+import { buildReport } from '../src/report.js';
+import { writeFiguresAndHtml } from '../src/report-figures.js';
+import type { UnitStatus } from '../src/scheduler.js';
+import type { EvaluateUnitConfig, TrainUnitConfig, Unit } from '../src/units.js';
+
+// Figures are drawn by the real builders in report-figures.ts; only the SVG/PNG/HTML writing is stubbed.
+const drawn = vi.hoisted(() => [] as { id: string; kind: string }[]);
+vi.mock('../src/figures/index.js', () => ({
+  renderFigure: async (figure: { id: string; kind: string; title: string; caption: string }, directory: string) => {
+    drawn.push({ id: figure.id, kind: figure.kind });
+    return { id: figure.id, title: figure.title, caption: figure.caption, svgPath: join(directory, `${figure.id}.svg`), pngPath: join(directory, `${figure.id}.png`) };
+  },
+  renderHtmlReport: async () => {},
+}));
+
+const experiments = Object.values(EXPERIMENTS);
+const scratch = mkdtempSync(join(tmpdir(), 'advx-experiments-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+const SEEDS = [1, 2];
+const plans = new Map(experiments.map((e) => [e.id, planExperiment(e, 'smoke', SEEDS, 'sum')]));
+const planOf = (id: string) => plans.get(id)!;
+const unitsByKey = (plan: Plan) => new Map(plan.units.map((u) => [u.key, u]));
+const key = (plan: Plan, role: string, seed: number) => {
+  const k = plan.roles.get(role)?.get(seed);
+  if (!k) throw new Error(`${plan.experiment.id}: no unit for role ${role}, seed ${seed}`);
+  return k;
+};
+const unitAt = (plan: Plan, role: string, seed: number): Unit => unitsByKey(plan).get(key(plan, role, seed))!;
+
+/** The metrics each unit kind's handler (work.ts) reports; claims must name one of them. */
+function metricsOf(unit: Unit): string[] {
+  const c = unit.config;
+  switch (c.kind) {
+    case 'train':
+      return ['epochs', 'final_loss', 'examples_per_second', 'train_count', ...(c.earlyStopping ? ['best_epoch', 'best_validation_error'] : [])];
+    case 'evaluate':
+      return ['clean_error', 'clean_confidence', 'count', ...(c.attack ? ['adv_error', 'adv_confidence', 'adv_confidence_on_errors', 'source_adv_error', 'agreement', 'agreement_both_wrong'] : [])];
+    case 'rubbish':
+      return ['false_positive_rate', 'confidence_on_false_positives', 'fraction_class_5', 'fraction_class_8', 'count'];
+    case 'linearity':
+      return ['piecewise_r2_mean', 'piecewise_r2_min', 'linear_r2_mean'];
+    case 'fooling':
+      return ['success_mean', 'success_min', 'per_step_success_mean', 'per_step_success_min', ...Array.from({ length: 10 }, (_, i) => `success_class_${i}`)];
+    case 'examples':
+      return ['count'];
+  }
+}
+
+// P3, P13 and P16 are CIFAR-10 results: every other claim of the paper is reproduced on MNIST.
+const CIFAR_CLAIMS = ['P3', 'P13', 'P16'];
+const EXPECTED_CLAIMS = Array.from({ length: 19 }, (_, i) => `P${i + 1}`).filter((id) => !CIFAR_CLAIMS.includes(id));
+
+describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id, experiment) => {
+  const plan = planOf(experiment.id);
+
+  it('plans units whose dependencies are in the plan, for every seed', () => {
+    expect(plan.units.length).toBeGreaterThan(0);
+    expect(plan.seeds).toEqual(SEEDS);
+    const keys = new Set(plan.units.map((u) => u.key));
+    for (const unit of plan.units) {
+      for (const dependency of unit.dependsOn) expect(keys.has(dependency), `${unit.role} depends on ${dependency}`).toBe(true);
+      const config = unit.config;
+      // Every model a unit reads is a dependency: otherwise the scheduler could start it before the model exists.
+      const reads = config.kind === 'train' ? (config.epochsFrom ? [config.epochsFrom] : []) : config.kind === 'evaluate' ? [...config.source, ...config.target] : config.model;
+      expect(new Set(unit.dependsOn), unit.role).toEqual(new Set(reads));
+      for (const read of reads) expect(unitsByKey(plan).get(read)?.config.kind).toBe('train');
+    }
+    for (const [role, bySeed] of plan.roles) expect([...bySeed.keys()].sort(), role).toEqual(SEEDS);
+    // Every declared model, evaluation and analysis has a unit.
+    for (const role of [...Object.keys(experiment.evaluations), ...Object.keys(experiment.analyses ?? {})]) expect(plan.roles.has(role), role).toBe(true);
+    for (const [role, model] of Object.entries(experiment.models)) {
+      const roles = model.members ? Array.from({ length: model.members }, (_, i) => `${role}#${i}`) : [role];
+      for (const r of roles) expect(plan.roles.has(r), r).toBe(true);
+    }
+  });
+
+  it("reads every claim's metric from a unit role that exists for each seed and reports that metric", () => {
+    for (const claim of experiment.claims) {
+      for (const [name, metric] of Object.entries(claim.metrics)) {
+        for (const seed of plan.seeds) {
+          const unit = unitAt(plan, metric.from.unit, seed);
+          expect(metricsOf(unit), `${claim.id}.${name} reads ${metric.from.unit}.${metric.from.metric}`).toContain(metric.from.metric);
+        }
+        if (metric.paper !== null) expect(metric.tolerance !== undefined || metric.bound !== undefined, `${claim.id}.${name} has a paper value but no tolerance or bound`).toBe(true);
+        if (metric.paper !== null) expect(metric.paper).toBeGreaterThanOrEqual(0), expect(metric.paper).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+
+  it('has a figure builder for every figure it lists, fed by its own units', async () => {
+    // Every role gets artifacts shaped as its handler writes them; a listed id without a builder, or
+    // a builder reading a role the experiment lacks, draws nothing.
+    const seed = plan.seeds[0];
+    const statuses = new Map<string, UnitStatus>();
+    for (const unit of plan.units) {
+      const result = { key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, metrics: { clean_error: 0.1, adv_error: 0.5, agreement: 0.3, agreement_both_wrong: 0.4 }, artifacts: fakeArtifacts(unit), backend: 'fake', computeSeconds: 0, finishedAt: '', attempts: 1 };
+      statuses.set(unit.key, { unit, state: 'done', result, resultPath: null, attempts: 1, error: null });
+    }
+    const report = buildReport(experiment.id, [plan], [], statuses, 1, false, 'smoke', [seed], 'mnist');
+    drawn.length = 0;
+    const rendered = await writeFiguresAndHtml(join(scratch, experiment.id), report, [plan], statuses, 'test');
+    const ids = rendered.map((f) => f.id);
+    expect(drawn.map((f) => f.id)).toEqual(ids);
+    for (const figure of experiment.figures ?? []) expect(ids.some((id) => id === figure || id.startsWith(`${figure}-`)), `figure ${figure} of ${experiment.id} drew nothing (drew ${ids.join(', ')})`).toBe(true);
+    for (const matrix of experiment.matrices ?? []) for (const metric of matrix.metrics) expect(ids).toContain(`${matrix.id}-${metric}`);
+    for (const curve of experiment.curves ?? []) expect(ids).toContain(curve.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+/** Artifacts of the shape each analysis handler writes (work.ts), small and constant. */
+function fakeArtifacts(unit: Unit): object | undefined {
+  const image = () => Array.from({ length: 784 }, (_, i) => (i % 7) / 7);
+  switch (unit.config.kind) {
+    case 'examples': {
+      const n = unit.config.count;
+      return {
+        shape: [28, 28, 1], eps: unit.config.attack.eps, classNames: Array.from({ length: 10 }, (_, i) => String(i)), labels: Array.from({ length: n }, (_, i) => i % 2),
+        clean: Array.from({ length: n }, image), gradientSign: Array.from({ length: n }, image), adversarial: Array.from({ length: n }, image),
+        cleanPrediction: Array(n).fill(0), cleanConfidence: Array(n).fill(0.9), adversarialPrediction: Array(n).fill(1), adversarialConfidence: Array(n).fill(0.8),
+        weights: unit.config.weights ? { images: Array.from({ length: 10 }, image), pieces: 5 } : undefined,
+      };
+    }
+    case 'linearity':
+      return { epsilons: [-1, 0, 1], logits: [Array(10).fill(0), Array(10).fill(1), Array(10).fill(2)], label: 4 };
+    case 'fooling':
+      return { shape: [28, 28, 1], examples: Array.from({ length: 10 }, image), successByClass: Array(10).fill(0.5) };
+    case 'rubbish':
+      return { classHistogram: [1, 0, 2, 3, 0, 9, 0, 0, 0, 1] };
+    default:
+      return undefined;
+  }
+}
+
+describe('the catalogue', () => {
+  it('has unique claim ids; the MNIST experiments make exactly P1–P19 minus the CIFAR-10 P3, P13, P16', () => {
+    const ids = experiments.flatMap((e) => e.claims.map((c) => c.id));
+    expect(new Set(ids).size).toBe(ids.length);
+    const mnist = experiments.filter((e) => e.dataset !== 'cifar10').flatMap((e) => e.claims.map((c) => c.id));
+    expect([...mnist].sort()).toEqual([...EXPECTED_CLAIMS].sort());
+    // Claims needing CIFAR-10 live only in CIFAR-10 experiments (which a sweep skips when the data is absent).
+    const cifar = experiments.filter((e) => e.dataset === 'cifar10').flatMap((e) => e.claims.map((c) => c.id));
+    for (const id of cifar) expect(id).toMatch(/^P([1-9]|1[0-9])\b/);
+    for (const id of CIFAR_CLAIMS) expect(mnist).not.toContain(id);
+    expect(new Set(experiments.map((e) => e.id)).size).toBe(experiments.length);
+    expect(Object.keys(EXPERIMENTS)).toEqual(experiments.map((e) => e.id));
+  });
+
+  it('plans every experiment on every preset', () => {
+    for (const preset of PRESET_NAMES) for (const e of experiments) expect(() => planExperiment(e, preset, [1, 2, 3], 'sum'), `${e.id} on ${preset}`).not.toThrow();
+  });
+
+  it.each(PRESET_NAMES)('gives identical model configs one train key across experiments (%s): --experiment all trains the shared maxout once', (preset) => {
+    const all = experiments.map((e) => planExperiment(e, preset, [1, 2], 'sum'));
+    const trainKey = (experiment: string, role: string, seed: number) => key(all.find((p) => p.experiment.id === experiment)!, role, seed);
+    const shared: Record<string, string[]> = {
+      maxout: ['fgsm-baseline', 'l1-weight-decay', 'adversarial-training', 'rbf-transfer', 'linearity', 'rubbish', 'fooling', 'robustness-curve'],
+      softmax: ['fgsm-baseline', 'rbf-transfer', 'rubbish', 'robustness-curve'],
+      rbf: ['rbf-transfer', 'rubbish', 'robustness-curve'],
+      'maxout-adv': ['adversarial-training', 'robustness-curve'],
+    };
+    for (const seed of [1, 2]) {
+      for (const [role, ids] of Object.entries(shared)) {
+        const keys = new Set(ids.map((id) => trainKey(id, role, seed)));
+        expect(keys.size, `${role}, seed ${seed}: ${ids.join(', ')}`).toBe(1);
+      }
+      // Different models stay different.
+      const distinct = ['maxout', 'softmax', 'rbf', 'maxout-adv'].map((role) => trainKey(shared[role][shared[role].length - 1], role, seed));
+      expect(new Set(distinct).size).toBe(4);
+      expect(trainKey('rubbish', 'maxout-sigmoid', seed)).not.toBe(trainKey('rubbish', 'maxout', seed));
+      expect(trainKey('rubbish', 'maxout-none-class', seed)).not.toBe(trainKey('rubbish', 'maxout', seed));
+    }
+    expect(trainKey('fgsm-baseline', 'maxout', 1)).not.toBe(trainKey('fgsm-baseline', 'maxout', 2));
+
+    // Generically: two train units with equal configs (whatever their experiment or role) have one key,
+    // and one key never stands for two different configs.
+    const byConfig = new Map<string, Set<string>>();
+    const byKey = new Map<string, Set<string>>();
+    for (const unit of all.flatMap((p) => p.units)) {
+      const config = JSON.stringify(canonical(unit.config));
+      byConfig.set(config, (byConfig.get(config) ?? new Set()).add(unit.key));
+      byKey.set(unit.key, (byKey.get(unit.key) ?? new Set()).add(config));
+    }
+    for (const keys of byConfig.values()) expect(keys.size).toBe(1);
+    for (const configs of byKey.values()) expect(configs.size).toBe(1);
+  });
+
+  it('leaves the test subset out of train keys, but not out of evaluation keys', () => {
+    // robustness-curve evaluates cpu curves on 2,000 test examples; its models are still the shared ones.
+    const a = planExperiment(EXPERIMENTS['robustness-curve'], 'cpu', [1], 'sum');
+    const b = planExperiment(EXPERIMENTS['fgsm-baseline'], 'cpu', [1], 'sum');
+    expect(key(a, 'maxout', 1)).toBe(key(b, 'maxout', 1));
+    expect(unitAt(a, curveRole('robustness', 'maxout', 'fgsm', 0.25), 1).config).toMatchObject({ dataset: { testCount: 2000 } });
+    expect(unitAt(b, 'maxout-fgsm', 1).config).toMatchObject({ dataset: { testCount: null } });
+    // A different dataset checksum changes every key.
+    const c = planExperiment(EXPERIMENTS['fgsm-baseline'], 'cpu', [1], 'other');
+    expect(key(c, 'maxout', 1)).not.toBe(key(b, 'maxout', 1));
+  });
+});
+
+describe('ensemble (§9)', () => {
+  const plan = planOf('ensemble');
+  const role = plan.experiment.models.member;
+
+  it('plans 12 members per seed with distinct seeds, attacked together and through member 0', () => {
+    expect(role.members).toBe(12);
+    const allSeeds: number[] = [];
+    for (const seed of plan.seeds) {
+      const members = Array.from({ length: 12 }, (_, i) => unitAt(plan, `member#${i}`, seed));
+      const configs = members.map((u) => u.config as TrainUnitConfig);
+      expect(new Set(members.map((u) => u.key)).size).toBe(12);
+      expect(configs.map((c) => c.seed)).toEqual(Array.from({ length: 12 }, (_, i) => seed + 1000 * i));
+      allSeeds.push(...configs.map((c) => c.seed));
+      // Members differ only in their seed.
+      for (const c of configs) expect({ ...c, seed: 0 }).toEqual({ ...configs[0], seed: 0 });
+      const memberKeys = members.map((u) => u.key);
+      const whole = unitAt(plan, 'ensemble-fgsm', seed).config as EvaluateUnitConfig;
+      expect(whole.source).toEqual(memberKeys);
+      expect(whole.target).toEqual(memberKeys);
+      const one = unitAt(plan, 'member-to-ensemble-fgsm', seed).config as EvaluateUnitConfig;
+      expect(one.source).toEqual([memberKeys[0]]);
+      expect(one.target).toEqual(memberKeys);
+      expect(one.attack).toEqual({ kind: 'fgsm', eps: 0.25 });
+    }
+    expect(new Set(allSeeds).size).toBe(allSeeds.length);
+    expect(plan.roles.has('member')).toBe(false);
+  });
+
+  it('caps its seeds with maxSeeds where the preset asks (cpu: 1), and only there', () => {
+    const cpu = planExperiment(EXPERIMENTS.ensemble, 'cpu', [3, 4, 5], 'sum');
+    expect(cpu.seeds).toEqual([3]);
+    expect(new Set(cpu.units.map((u) => u.seed))).toEqual(new Set([3]));
+    expect(cpu.units.filter((u) => u.config.kind === 'train')).toHaveLength(12);
+    for (const bySeed of cpu.roles.values()) expect([...bySeed.keys()]).toEqual([3]);
+    const smoke = planExperiment(EXPERIMENTS.ensemble, 'smoke', [3, 4, 5], 'sum');
+    expect(smoke.seeds).toEqual([3, 4, 5]);
+    expect(smoke.units.filter((u) => u.config.kind === 'train')).toHaveLength(36);
+    // A cap larger than the seeds given keeps them all.
+    const capped: ExperimentSpec = { ...EXPERIMENTS['fgsm-baseline'], maxSeeds: { smoke: 5 } };
+    expect(planExperiment(capped, 'smoke', [1, 2], 'sum').seeds).toEqual([1, 2]);
+  });
+});
+
+describe('early stopping and retraining (§6)', () => {
+  it.each(PRESET_NAMES)('retrains from the early-stopping unit of the same seed on train + validation (%s)', (preset: PresetName) => {
+    const plan = planExperiment(EXPERIMENTS['early-stopping-1600'], preset, [1, 2], 'sum');
+    for (const seed of plan.seeds) {
+      const select = unitAt(plan, 'wide-adv-select', seed);
+      const retrained = unitAt(plan, 'wide-adv-retrained', seed);
+      const s = select.config as TrainUnitConfig;
+      const r = retrained.config as TrainUnitConfig;
+      expect(s.earlyStopping).toEqual(EXPERIMENTS['early-stopping-1600'].models['wide-adv-select'].earlyStopping![preset]);
+      expect(s.earlyStopping!.adversarialEps).toBe(0.25);
+      expect(s.includeValidation).toBe(false);
+      expect(s.epochsFrom).toBeNull();
+      expect(retrained.dependsOn).toEqual([select.key]);
+      expect(r.epochsFrom).toBe(select.key);
+      expect(r.includeValidation).toBe(true);
+      expect(r.earlyStopping).toBeNull();
+      // Same architecture and objective; only the data and the epoch count differ.
+      expect(r.model).toEqual(s.model);
+      expect(r.training.objective).toEqual(s.training.objective);
+      const clean = unitAt(plan, 'wide-clean', seed).config as TrainUnitConfig;
+      expect(clean.training.objective).toEqual({ kind: 'clean' });
+      expect(unitAt(plan, 'selected-test', seed).config).toMatchObject({ source: [retrained.key], attack: null });
+    }
+    expect(unitAt(plan, 'wide-adv-retrained', 1).dependsOn).not.toEqual(unitAt(plan, 'wide-adv-retrained', 2).dependsOn);
+  });
+
+  it('refuses a model that retrains from an unknown model', () => {
+    const models: Record<string, ModelRole> = { ...EXPERIMENTS['early-stopping-1600'].models, orphan: { ...EXPERIMENTS['early-stopping-1600'].models['wide-adv-retrained'], retrainFrom: 'nope' } };
+    expect(() => planExperiment({ ...EXPERIMENTS['early-stopping-1600'], models }, 'smoke', [1], 'sum')).toThrow(/retrains from unknown model "nope"/);
+  });
+});
+
+describe('matrices and curves', () => {
+  it('plans a transfer cell for every (source, target) pair, reading the right models', () => {
+    const plan = planOf('rbf-transfer');
+    const [matrix] = plan.experiment.matrices!;
+    expect(matrix.models).toEqual(['maxout', 'softmax', 'rbf']);
+    for (const seed of plan.seeds) {
+      const cells = new Set<string>();
+      for (const source of matrix.models)
+        for (const target of matrix.models) {
+          const unit = unitAt(plan, matrixRole(matrix.id, source, target), seed);
+          const config = unit.config as EvaluateUnitConfig;
+          expect(config.source).toEqual([key(plan, source, seed)]);
+          expect(config.target).toEqual([key(plan, target, seed)]);
+          expect(config.attack).toEqual(matrix.attack);
+          expect(config.split).toBe('test');
+          cells.add(unit.key);
+        }
+      expect(cells.size).toBe(9);
+    }
+    const matrixRoles = [...plan.roles.keys()].filter((r) => r.startsWith('matrix:'));
+    expect(matrixRoles).toHaveLength(9);
+    // The diagonal of the transfer matrix is the plain white-box evaluation (same config as rbf-fgsm).
+    expect(key(plan, matrixRole('transfer', 'rbf', 'rbf'), 1)).toBe(key(plan, 'rbf-fgsm', 1));
+  });
+
+  it('plans a curve point for every (model, attack, ε), iterative attacks with steps of 2.5ε/steps', () => {
+    const plan = planOf('robustness-curve');
+    const [curve] = plan.experiment.curves!;
+    let points = 0;
+    for (const model of curve.models)
+      for (const attack of curve.attacks)
+        for (const eps of curve.epsilons) {
+          const config = unitAt(plan, curveRole(curve.id, model, attack, eps), 1).config as EvaluateUnitConfig;
+          points++;
+          expect(config.source).toEqual([key(plan, model, 1)]);
+          expect(config.attack).toEqual(attack === 'fgsm' ? { kind: 'fgsm', eps } : { kind: attack, eps, steps: curve.steps, stepSize: (2.5 * eps) / curve.steps });
+        }
+    expect(points).toBe(4 * 3 * 6);
+    expect([...plan.roles.keys()].filter((r) => r.startsWith('curve:'))).toHaveLength(points);
+  });
+});
+
+describe('models of the individual experiments', () => {
+  it('logistic regression sees only the 3s and 7s; the none-class model has 11 outputs and rubbish examples', () => {
+    const logistic = unitAt(planOf('logistic-3v7'), 'logistic', 1).config as TrainUnitConfig;
+    expect(logistic.dataset.classes).toEqual([3, 7]);
+    expect(logistic.model.outputs).toBe(1);
+    const none = unitAt(planOf('rubbish'), 'maxout-none-class', 1).config as TrainUnitConfig;
+    expect(none.model.outputs).toBe(11);
+    expect(none.rubbishClass).toBe(500);
+    expect((unitAt(planOf('rubbish'), 'maxout', 1).config as TrainUnitConfig).rubbishClass).toBeNull();
+    const fgsmOnRubbish = unitAt(planOf('rubbish'), 'rubbish-none-class-fgsm', 1);
+    expect(fgsmOnRubbish.config).toMatchObject({ kind: 'rubbish', attack: { kind: 'fgsm', eps: 0.25 }, model: [key(planOf('rubbish'), 'maxout-none-class', 1)] });
+  });
+
+  it('trains the adversarial net on J̃ = .5 J(x) + .5 J(x + .25 sign ∇ₓJ), the controls on noise of the same size', () => {
+    const plan = planOf('adversarial-training');
+    expect((unitAt(plan, 'maxout-adv', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'adversarial', alpha: 0.5, eps: 0.25 });
+    expect((unitAt(plan, 'maxout-sign-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'sign', eps: 0.25 });
+    expect((unitAt(plan, 'maxout-uniform-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'uniform', eps: 0.25 });
+    const transfer = unitAt(plan, 'maxout→adv', 1).config as EvaluateUnitConfig;
+    expect(transfer.source).toEqual([key(plan, 'maxout', 1)]);
+    expect(transfer.target).toEqual([key(plan, 'maxout-adv', 1)]);
+  });
+});
+
+/** A config with object keys sorted, for comparing configs by value. */
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, canonical(v)]));
+  return value;
+}
+
+describe('claim status in the report', () => {
+  /** Statuses with one metric value for every unit of a plan. */
+  function statusesWith(plan: Plan, metrics: Record<string, number>): Map<string, UnitStatus> {
+    return new Map(
+      plan.units.map((unit) => [unit.key, { unit, state: 'done', result: { key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, metrics, backend: 'fake', computeSeconds: 0, finishedAt: '', attempts: 1 }, resultPath: null, attempts: 1, error: null }]),
+    );
+  }
+
+  it('calls a claim with only ours-only metrics "ours only" when it has data, "no data" when it has none', () => {
+    const plan = planExperiment(EXPERIMENTS.linearity, 'smoke', [1], 'sum');
+    const withData = buildReport('linearity', [plan], [], statusesWith(plan, { piecewise_r2_mean: 0.99, piecewise_r2_min: 0.98, linear_r2_mean: 0.6 }), 1, false, 'smoke', [1], 'mnist');
+    expect(withData.claims[0]).toMatchObject({ id: 'P19', status: 'ours only' });
+    expect(withData.claims[0].metrics.piecewise_linear_r2).toMatchObject({ n: 1, mean: 0.99, status: 'ours only' });
+    const without = buildReport('linearity', [plan], [], statusesWith(plan, {}), 1, false, 'smoke', [1], 'mnist');
+    expect(without.claims[0]).toMatchObject({ id: 'P19', status: 'no data' });
+  });
+
+  it('compares paper metrics: reproduced within tolerance, differs outside it, bounds on their side', () => {
+    const plan = planExperiment(EXPERIMENTS['fgsm-baseline'], 'smoke', [1, 2], 'sum');
+    const near = buildReport('x', [plan], [], statusesWith(plan, { clean_error: 0.0094, adv_error: 0.9, adv_confidence: 0.97, adv_confidence_on_errors: 0.97 }), 1, false, 'smoke', [1, 2], 'mnist');
+    expect(near.claims.find((c) => c.id === 'P2')!.status).toBe('reproduced');
+    expect(near.claims.find((c) => c.id === 'P2')!.metrics.adv_error).toMatchObject({ n: 2, values: [0.9, 0.9] });
+    expect(near.claims.find((c) => c.id === 'P1')!.status).toBe('differs: adv_error, adv_confidence');
+    const l1 = planExperiment(EXPERIMENTS['l1-weight-decay'], 'smoke', [1], 'sum');
+    expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.04 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('differs: train_error_l1_0025');
+    expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.06 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('reproduced');
+  });
+});
