@@ -1,10 +1,10 @@
 // The whole catalogue end to end: one smoke sweep of `--experiment all` through the built CLI,
 // then report.json, report.md, the figures and report.html (in headless Chromium).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noBrowser, warnIfNoBrowser, withPage } from './browser.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { EXPERIMENTS } from '../src/experiments/index.js';
 import { planExperiment } from '../src/plan.js';
 import type { Report } from '../src/report.js';
@@ -19,9 +19,7 @@ const nativeBackend = backend === 'tensorflow' || backend === 'auto' || process.
 const MNIST_CLAIMS = Array.from({ length: 19 }, (_, i) => `P${i + 1}`).filter((id) => !['P3', 'P13', 'P16'].includes(id));
 const experiments = Object.values(EXPERIMENTS);
 
-const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const noBrowser = !existsSync(chromium);
-if (noBrowser) console.warn(`catalogue.e2e: ${chromium} is missing, so the browser check of report.html is skipped (apt-get install -y chromium fonts-dejavu-core)`);
+warnIfNoBrowser('catalogue.e2e');
 
 describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --seeds 1 (tensorflow backend only; set ADVX_CATALOGUE_E2E=1 for others)', () => {
   const out = mkdtempSync(join(tmpdir(), 'advx-catalogue-'));
@@ -146,21 +144,7 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
   });
 
   it.skipIf(noBrowser)('report.html loads in headless Chromium with every claim row and figure', async () => {
-    const { chromium: driver } = await import('playwright-core');
-    const browser = await driver.launch({
-      executablePath: chromium,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const external: string[] = [];
-      await page.route('**/*', (route) => {
-        const url = route.request().url();
-        if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-        external.push(url);
-        return route.abort();
-      });
-      await page.goto(pathToFileURL(join(out, 'report.html')).href, { waitUntil: 'load' });
+    await withPage(join(out, 'report.html'), async (page, external) => {
       const figureIds = report.figures.map((f) => f.id);
       const state = (await page.evaluate(`(() => {
         const claims = ${JSON.stringify(expectedClaims())}.filter((id) => !document.getElementById('claim-' + id));
@@ -179,8 +163,6 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
         expect(f.w, f.id).toBeGreaterThan(50);
       }
       expect(external).toEqual([]);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });

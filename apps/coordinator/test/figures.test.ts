@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noBrowser, warnIfNoBrowser, withPage } from './browser.js';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { Resvg } from '@resvg/resvg-js';
 import { renderFigure, renderHtmlReport, type Figure, type HtmlReportInput, type RenderedFigure } from '../src/figures/index.js';
@@ -244,26 +244,10 @@ describe('renderHtmlReport', () => {
     expect(html).not.toMatch(/<script|<link /);
   });
 
-  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  const noBrowser = !existsSync(chromium);
-  if (noBrowser) console.warn(`figures.test: ${chromium} is missing, so the browser check is skipped (apt-get install -y chromium fonts-dejavu-core)`);
+    warnIfNoBrowser('figures.test');
 
   it.skipIf(noBrowser)('loads in headless Chromium with every claim row and figure visible', async () => {
-    const { chromium: driver } = await import('playwright-core');
-    const browser = await driver.launch({
-      executablePath: chromium,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-      const external: string[] = [];
-      await page.route('**/*', (route) => {
-        const url = route.request().url();
-        if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
-        external.push(url);
-        return route.abort();
-      });
-      await page.goto(pathToFileURL(htmlPath).href, { waitUntil: 'load' });
+    await withPage(htmlPath, async (page, external) => {
       const state = (await page.evaluate(`(() => {
         const claims = ${JSON.stringify(claimIds)}.map((id) => !!document.getElementById('claim-' + id));
         const figures = [...document.querySelectorAll('figure')].map((f) => {
@@ -288,8 +272,6 @@ describe('renderHtmlReport', () => {
       expect(external).toEqual([]);
       const shot = await page.screenshot({ path: join(out, 'report-screenshot.png'), fullPage: true });
       expect(PNG.sync.read(shot).height).toBeGreaterThan(900);
-    } finally {
-      await browser.close();
-    }
+    });
   });
 });
