@@ -38,6 +38,7 @@ export class PiscinaExecutor implements Executor {
     process.env.TF_NUM_INTRAOP_THREADS ??= threads;
     process.env.TF_NUM_INTEROP_THREADS ??= '1';
     process.env.OMP_NUM_THREADS ??= threads;
+    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
     const workerData: WorkerData = {
       backend: options.backend,
       datasets: options.datasets,
