@@ -205,16 +205,29 @@ const runEvaluate: Handler = async (context, unit) => {
   }
 };
 
+/** Runs `analyse` on a unit's model (or ensemble) and the test split it names, then releases the model. */
+async function withModelAndTestData<T>(
+  context: WorkerContext,
+  dataset: DatasetRef,
+  model: string[],
+  analyse: (predictor: Predictor, data: Dataset, width: number) => Promise<T>,
+): Promise<T> {
+  const data = unitData(context, dataset, 'test');
+  const { predictor, dispose } = await loadPredictor(context, model);
+  try {
+    return await analyse(predictor, data, flatSize(data));
+  } finally {
+    dispose();
+  }
+}
+
 /** Rounds for artifacts: figures need 4 digits, and result.json stays small. */
 const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => Math.round(v * 1e4) / 1e4);
 
 const runExamples: Handler = async (context, unit) => {
   const config = unit.config as ExamplesUnitConfig;
-  const data = unitData(context, config.dataset, 'test');
-  const { predictor, dispose } = await loadPredictor(context, config.model);
-  const width = flatSize(data);
-  const n = Math.min(config.count, data.count);
-  try {
+  return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
+    const n = Math.min(config.count, data.count);
     const tensors = tf.tidy(() => {
       const target = asAttackTarget(predictor);
       const x = tf.tensor2d(data.images.subarray(0, n * width), [n, width]);
@@ -243,9 +256,7 @@ const runExamples: Handler = async (context, unit) => {
     };
     if (config.weights && predictor instanceof Classifier) artifacts.weights = await firstLayerFilters(predictor, FIG3_UNITS);
     return { metrics: { count: n }, artifacts };
-  } finally {
-    dispose();
-  }
+  });
 };
 
 /** Fig. 3 shows the first few units of the first layer, each as its row of pieces. */
@@ -263,13 +274,11 @@ async function firstLayerFilters(model: Classifier, units: number): Promise<{ im
 
 const runRubbish: Handler = async (context, unit) => {
   const config = unit.config as RubbishUnitConfig;
-  const numClasses = unitData(context, config.dataset, 'test').numClasses;
-  const { predictor, dispose } = await loadPredictor(context, config.model);
-  const width = predictor instanceof Classifier ? predictor.inputSize : flatSize(unitData(context, config.dataset, 'test'));
-  const samples = rubbishExamples(Rng.fromSeed(config.seed).fork('rubbish'), config.count, width);
-  // A model trained with an extra "none" output (App. A) may call rubbish "none"; only real classes count as errors.
-  const hasNoneClass = predictor.outputs === numClasses + 1;
-  try {
+  return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
+    const numClasses = data.numClasses;
+    const samples = rubbishExamples(Rng.fromSeed(config.seed).fork('rubbish'), config.count, width);
+    // A model trained with an extra "none" output (App. A) may call rubbish "none"; only real classes count as errors.
+    const hasNoneClass = predictor.outputs === numClasses + 1;
     const probabilities = tf.tidy(() => {
       let x = tf.tensor2d(samples, [config.count, width]);
       if (config.attack) {
@@ -294,17 +303,12 @@ const runRubbish: Handler = async (context, unit) => {
       },
       artifacts,
     };
-  } finally {
-    dispose();
-  }
+  });
 };
 
 const runLinearity: Handler = async (context, unit) => {
   const config = unit.config as LinearityUnitConfig;
-  const data = unitData(context, config.dataset, 'test');
-  const { predictor, dispose } = await loadPredictor(context, config.model);
-  const width = flatSize(data);
-  try {
+  return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
     const x = data.images.slice(config.exampleIndex * width, (config.exampleIndex + 1) * width);
     const label = data.labels[config.exampleIndex];
     const sign = tf.tidy(() => {
@@ -325,18 +329,13 @@ const runLinearity: Handler = async (context, unit) => {
       },
       artifacts,
     };
-  } finally {
-    dispose();
-  }
+  });
 };
 
 const runFooling: Handler = async (context, unit) => {
   const config = unit.config as FoolingUnitConfig;
-  const data = unitData(context, config.dataset, 'test');
-  const { predictor, dispose } = await loadPredictor(context, config.model);
-  const width = flatSize(data);
-  const classes = Array.from({ length: data.numClasses }, (_, i) => i);
-  try {
+  return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
+    const classes = Array.from({ length: data.numClasses }, (_, i) => i);
     const result = await foolingRun(predictor, Rng.fromSeed(config.seed).fork('fooling'), { classes, samplesPerClass: config.samplesPerClass, eps: config.eps, maxSteps: config.maxSteps, inputSize: width });
     const success = result.successRateByClass;
     const perStep = result.perStepSuccessRateByClass;
@@ -356,9 +355,7 @@ const runFooling: Handler = async (context, unit) => {
       },
       artifacts,
     };
-  } finally {
-    dispose();
-  }
+  });
 };
 
 // Every unit kind has exactly one handler; a new kind without one is a type error.
