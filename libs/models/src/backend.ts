@@ -61,6 +61,12 @@ export async function selectBackend(requested: BackendName | 'auto' = 'auto'): P
       await register(name);
       if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
       await tf.ready();
+      // One real op proves the backend runs, and creates native TensorFlow's eager context now: a
+      // thread that loaded tfjs-node but never ran an op crashes the process (SIGSEGV) at exit.
+      const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)));
+      const two = (await probe.data())[0];
+      probe.dispose();
+      if (two !== 2) throw new Error(`backend ${name} computed 1 + 1 = ${two}`);
       return { name, skipped };
     } catch (error) {
       const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
