@@ -10,7 +10,11 @@ import type { DatasetRef, Unit, UnitConfig } from './units.js';
 export const UNIT_CODE_VERSION = 2;
 
 export function unitKey(config: UnitConfig): string {
-  const canonical = stringify({ v: UNIT_CODE_VERSION, ...config }) ?? '';
+  // Which craft unit an evaluation reads its examples from is how it works, not what it computes:
+  // the numbers are the same as crafting them itself (a mechanics test checks this), so the same
+  // evaluation planned by two experiments, shared in one and not in the other, is one unit.
+  const hashed = config.kind === 'evaluate' ? { ...config, crafted: undefined } : config;
+  const canonical = stringify({ v: UNIT_CODE_VERSION, ...hashed }) ?? '';
   return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
 }
 
@@ -25,6 +29,11 @@ export interface Plan {
 
 export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${source}→${target}`;
 export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${model}:${attack}:${eps}`;
+
+export function craftRole(source: ModelRef, attack: AttackSpec, split: 'train' | 'test'): string {
+  const steps = attack.kind === 'fgsm' ? '' : `×${attack.steps}`;
+  return `craft:${source}:${attack.kind}@${attack.eps}${steps}${split === 'test' ? '' : `:${split}`}`;
+}
 
 function curveAttack(kind: 'fgsm' | 'bim' | 'pgd', eps: number, steps: number): AttackSpec {
   // Iterative attacks use the customary step of 2.5·ε / steps (Madry et al.), so they can cross the ball.
@@ -95,10 +104,11 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       if (!key) throw new Error(`experiment ${experiment.id}: ${context} names member ${index} of "${role}", which has ${keys.length}`);
       return [key];
     };
+    // Evaluations are collected first: those that attack the same source the same way share one
+    // craft unit (a transfer-matrix row is crafted once, then judged by every target).
+    const evaluations: { role: string; source: string[]; target: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef }[] = [];
     const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test') => {
-      const sourceKeys = resolve(source, `evaluation "${role}"`);
-      const targetKeys = resolve(target, `evaluation "${role}"`);
-      add(role, seed, { kind: 'evaluate', dataset, source: sourceKeys, target: targetKeys, attack, split, seed }, [...new Set([...sourceKeys, ...targetKeys])]);
+      evaluations.push({ role, source: resolve(source, `evaluation "${role}"`), target: resolve(target, `evaluation "${role}"`), attack, split, sourceRef: source });
     };
 
     for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test');
@@ -109,6 +119,27 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       for (const model of curve.models)
         for (const attack of curve.attacks)
           for (const eps of curve.epsilons) evaluate(curveRole(curve.id, model, attack, eps), model, model, curveAttack(attack, eps, curve.steps), 'test');
+    }
+
+    const sharing = new Map<string, number>();
+    const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split }) ?? '' : null);
+    for (const e of evaluations) {
+      const id = craftId(e);
+      if (id) sharing.set(id, (sharing.get(id) ?? 0) + 1);
+    }
+    const crafts = new Map<string, string>();
+    for (const e of evaluations) {
+      const id = craftId(e);
+      let crafted: string | undefined;
+      if (id && e.attack && sharing.get(id)! > 1) {
+        crafted = crafts.get(id);
+        if (!crafted) {
+          crafted = add(craftRole(e.sourceRef, e.attack, e.split), seed, { kind: 'craft', dataset, source: e.source, attack: e.attack, split: e.split, seed }, e.source);
+          crafts.set(id, crafted);
+        }
+      }
+      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, attack: e.attack, split: e.split, seed, ...(crafted ? { crafted } : {}) };
+      add(e.role, seed, config, crafted ? [crafted, ...e.target] : [...new Set([...e.source, ...e.target])]);
     }
     for (const [role, analysis] of Object.entries(experiment.analyses ?? {})) {
       const model = resolve(analysis.model, `analysis "${role}"`);

@@ -49,6 +49,22 @@ export interface EvaluateUnitConfig {
   attack: AttackSpec | null;
   split: 'train' | 'test';
   seed: number;
+  /**
+   * Key of the craft unit that made this evaluation's adversarial examples, when several
+   * evaluations share them (a transfer-matrix row); absent when it crafts its own. Not part of the
+   * unit's key: either way gives the same numbers.
+   */
+  crafted?: string;
+}
+
+/** Adversarial examples of a split crafted once on a source model, for the evaluations that read them. */
+export interface CraftUnitConfig {
+  kind: 'craft';
+  dataset: DatasetRef;
+  source: string[];
+  attack: AttackSpec;
+  split: 'train' | 'test';
+  seed: number;
 }
 
 export interface RubbishUnitConfig {
@@ -92,7 +108,7 @@ export interface ExamplesUnitConfig {
   seed: number;
 }
 
-export type UnitConfig = ExamplesUnitConfig | TrainUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
+export type UnitConfig = ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
 
 export interface Unit {
   key: string;
@@ -114,9 +130,31 @@ export interface UnitOutput {
   artifacts?: object;
   backend: string;
   computeSeconds: number;
+  run: RunInfo;
 }
 
-export interface UnitResult extends UnitOutput {
+/**
+ * Where and when a unit ran, and the worker's memory after it: the farm's profile (bench) is built
+ * from these. Times are epoch milliseconds, comparable across threads and processes of a machine.
+ */
+export interface RunInfo {
+  /** host:pid:thread of the worker. */
+  worker: string;
+  startedAt: number;
+  finishedAt: number;
+  /** tfjs tensors alive on the worker's engine after the unit (equal to before it, or the unit fails). */
+  tensorsAfter: number;
+  /** This worker's V8 heap, and the resident set of its whole process (shared by its threads). */
+  heapUsedMB: number;
+  rssMB: number;
+  /** When the coordinator handed the unit to its executor, and when the output came back (set by the scheduler). */
+  dispatchedAt?: number;
+  receivedAt?: number;
+}
+
+export interface UnitResult extends Omit<UnitOutput, 'run'> {
+  /** Absent in results written before run info was recorded. */
+  run?: RunInfo;
   key: string;
   role: string;
   seed: number;

@@ -144,6 +144,23 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     expect(readReport(viaBull).runs.every((r) => r.status === 'cached')).toBe(true);
   });
 
+  it('ships crafted adversarial examples through Redis: a transfer matrix over BullMQ equals the Piscina one', async () => {
+    const common = ['--experiment', 'rbf-transfer', '--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()];
+    const [viaBull, viaPiscina] = [scratch(), scratch()];
+    const bull = await runCli([...common, '--out', viaBull, '--executor', 'bullmq', '--redis', redisUrl]);
+    expect(bull.code, `${bull.stderr}\n--- worker:\n${worker!.output()}`).toBe(0);
+    const piscina = await runCli([...common, '--out', viaPiscina, '--workers', '1']);
+    expect(piscina.code, piscina.stderr).toBe(0);
+    const [b, p] = [readReport(viaBull), readReport(viaPiscina)];
+    expect(b.matrices.length).toBeGreaterThan(0);
+    expect(b.matrices).toEqual(p.matrices);
+    expect(b.claims).toEqual(p.claims);
+    const crafts = b.runs.filter((r) => JSON.parse(readFileSync(r.resultPath!, 'utf8')).config.kind === 'craft');
+    expect(crafts).toHaveLength(3);
+    // The coordinator holds each craft unit's examples, as after a Piscina sweep.
+    for (const run of crafts) expect(existsSync(join(viaBull, 'runs', run.key, 'adversarial', 'examples.msgpack')), run.role).toBe(true);
+  });
+
   it('the worker exits cleanly on SIGTERM; a worker killed mid-job loses nothing (BullMQ re-queues the stalled job)', async () => {
     expect(await stop(worker!.child, 'SIGTERM')).toBe(0);
     const args = (runsDir: string) => [workerScript, '--redis', redisUrl, '--data-dir', mnistDir!, '--runs-dir', runsDir, '--lock-duration', '4000', ...backendArgs()];

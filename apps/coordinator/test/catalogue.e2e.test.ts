@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { EXPERIMENTS } from '../src/experiments/index.js';
 import { planExperiment } from '../src/plan.js';
 import type { Report } from '../src/report.js';
-import type { TrainUnitConfig, UnitResult } from '../src/units.js';
+import type { EvaluateUnitConfig, TrainUnitConfig, UnitResult } from '../src/units.js';
+import { craftedPath } from '../src/handlers/index.js';
 import { backendArgs, mnistDir, runCli, type CliRun } from './helpers.js';
 
 const backend = process.env.ADVX_TEST_BACKEND ?? 'auto';
@@ -67,6 +68,26 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     expect(sharedMaxout).toHaveLength(1);
     for (const id of ['fgsm-baseline', 'l1-weight-decay', 'adversarial-training', 'rbf-transfer', 'linearity', 'rubbish', 'fooling', 'robustness-curve']) {
       expect(planExperiment(EXPERIMENTS[id], 'smoke', [1], checksum).roles.get('maxout')?.get(1), id).toBe(sharedMaxout[0].key);
+    }
+  });
+
+  it('crafts each transfer-matrix row once, stores its examples, and its cells read them', () => {
+    const results = new Map(report.runs.map((r) => [r.key, JSON.parse(readFileSync(r.resultPath!, 'utf8')) as UnitResult]));
+    const checksum = (results.values().next().value!.config.dataset as { checksum: string }).checksum;
+    const plan = planExperiment(EXPERIMENTS['rbf-transfer'], 'smoke', [1], checksum);
+    // Cells are planned units; a diagonal cell is the same unit as the white-box evaluation (same key).
+    const cells = [...plan.roles].filter(([role]) => role.startsWith('matrix:transfer:')).map(([, bySeed]) => plan.units.find((u) => u.key === bySeed.get(1))!);
+    expect(cells).toHaveLength(9);
+    for (const cell of cells) expect(results.get(cell.key)?.metrics.adv_error, cell.role).toBeTypeOf('number');
+    const crafts = new Set(cells.map((c) => (c.config as EvaluateUnitConfig).crafted));
+    expect(crafts.size).toBe(3);
+    for (const key of crafts) {
+      const craft = results.get(key!)!;
+      expect(craft.config.kind).toBe('craft');
+      expect(craft.metrics.count).toBe(results.get(cells[0].key)!.metrics.count);
+      expect(existsSync(craftedPath(join(out, 'runs'), key!)), `${key} examples`).toBe(true);
+      // Each cell's source error is the row's, as crafted once.
+      for (const cell of cells.filter((c) => (c.config as EvaluateUnitConfig).crafted === key)) expect(results.get(cell.key)!.metrics.source_adv_error).toBe(craft.metrics.source_adv_error);
     }
   });
 

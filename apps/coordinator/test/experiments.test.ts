@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/experiments/index.js';
-import { curveRole, matrixRole, planExperiment, type Plan } from '../src/plan.js';
+import { craftRole, curveRole, matrixRole, planExperiment, unitKey, type Plan } from '../src/plan.js';
 import { buildReport } from '../src/report.js';
 import { writeFiguresAndHtml } from '../src/report-figures.js';
 import type { UnitStatus } from '../src/scheduler.js';
@@ -36,12 +36,14 @@ const key = (plan: Plan, role: string, seed: number) => {
 };
 const unitAt = (plan: Plan, role: string, seed: number): Unit => unitsByKey(plan).get(key(plan, role, seed))!;
 
-/** The metrics each unit kind's handler (work.ts) reports; claims must name one of them. */
+/** The metrics each unit kind's handler (src/handlers) reports; claims must name one of them. */
 function metricsOf(unit: Unit): string[] {
   const c = unit.config;
   switch (c.kind) {
     case 'train':
       return ['epochs', 'final_loss', 'examples_per_second', 'train_count', ...(c.earlyStopping ? ['best_epoch', 'best_validation_error'] : [])];
+    case 'craft':
+      return ['count', 'source_adv_error', 'source_adv_confidence'];
     case 'evaluate':
       return ['clean_error', 'clean_confidence', 'count', ...(c.attack ? ['adv_error', 'adv_confidence', 'adv_confidence_on_errors', 'source_adv_error', 'agreement', 'agreement_both_wrong'] : [])];
     case 'rubbish':
@@ -70,9 +72,20 @@ describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id,
       for (const dependency of unit.dependsOn) expect(keys.has(dependency), `${unit.role} depends on ${dependency}`).toBe(true);
       const config = unit.config;
       // Every model a unit reads is a dependency: otherwise the scheduler could start it before the model exists.
-      const reads = config.kind === 'train' ? (config.epochsFrom ? [config.epochsFrom] : []) : config.kind === 'evaluate' ? [...config.source, ...config.target] : config.model;
+      const reads =
+        config.kind === 'train'
+          ? config.epochsFrom
+            ? [config.epochsFrom]
+            : []
+          : config.kind === 'evaluate'
+            ? config.crafted
+              ? [config.crafted, ...config.target]
+              : [...config.source, ...config.target]
+            : config.kind === 'craft'
+              ? config.source
+              : config.model;
       expect(new Set(unit.dependsOn), unit.role).toEqual(new Set(reads));
-      for (const read of reads) expect(unitsByKey(plan).get(read)?.config.kind).toBe('train');
+      for (const read of reads) expect(unitsByKey(plan).get(read)?.config.kind, `${unit.role} reads ${read}`).toBe(config.kind === 'evaluate' && read === config.crafted ? 'craft' : 'train');
     }
     for (const [role, bySeed] of plan.roles) expect([...bySeed.keys()].sort(), role).toEqual(SEEDS);
     // Every declared model, evaluation and analysis has a unit.
@@ -181,12 +194,13 @@ describe('the catalogue', () => {
     }
     expect(trainKey('fgsm-baseline', 'maxout', 1)).not.toBe(trainKey('fgsm-baseline', 'maxout', 2));
 
-    // Generically: two train units with equal configs (whatever their experiment or role) have one key,
-    // and one key never stands for two different configs.
+    // Generically: two units with equal configs (whatever their experiment or role) have one key,
+    // and one key never stands for two different configs — apart from an evaluation's `crafted`,
+    // which says where its examples come from, not what it computes.
     const byConfig = new Map<string, Set<string>>();
     const byKey = new Map<string, Set<string>>();
     for (const unit of all.flatMap((p) => p.units)) {
-      const config = JSON.stringify(canonical(unit.config));
+      const config = JSON.stringify(canonical({ ...unit.config, crafted: undefined }));
       byConfig.set(config, (byConfig.get(config) ?? new Set()).add(unit.key));
       byKey.set(unit.key, (byKey.get(unit.key) ?? new Set()).add(config));
     }
@@ -305,6 +319,41 @@ describe('matrices and curves', () => {
     expect(matrixRoles).toHaveLength(9);
     // The diagonal of the transfer matrix is the plain white-box evaluation (same config as rbf-fgsm).
     expect(key(plan, matrixRole('transfer', 'rbf', 'rbf'), 1)).toBe(key(plan, 'rbf-fgsm', 1));
+  });
+
+  it('crafts each row of a transfer matrix once: every cell of the row reads the same craft unit on its source', () => {
+    const plan = planOf('rbf-transfer');
+    const [matrix] = plan.experiment.matrices!;
+    for (const seed of plan.seeds) {
+      for (const source of matrix.models) {
+        const crafts = new Set(matrix.models.map((target) => (unitAt(plan, matrixRole(matrix.id, source, target), seed).config as EvaluateUnitConfig).crafted));
+        expect(crafts.size, `row ${source}`).toBe(1);
+        const craftKey = [...crafts][0]!;
+        const craft = unitsByKey(plan).get(craftKey)!;
+        expect(craft.config).toMatchObject({ kind: 'craft', source: [key(plan, source, seed)], attack: matrix.attack, split: 'test', seed });
+        expect(craft.role).toBe(craftRole(source, matrix.attack, 'test'));
+        for (const target of matrix.models) expect(unitAt(plan, matrixRole(matrix.id, source, target), seed).dependsOn).toContain(craftKey);
+      }
+    }
+    expect(plan.units.filter((u) => u.config.kind === 'craft')).toHaveLength(3 * plan.seeds.length);
+  });
+
+  it('keys an evaluation by what it computes, not by whether it reads a craft unit: shared and own crafting are one unit', () => {
+    const shared = unitAt(planOf('adversarial-training'), 'maxout-fgsm', 1);
+    expect((shared.config as EvaluateUnitConfig).crafted).toBeDefined(); // shared with maxout→adv there
+    const own = unitAt(planOf('fgsm-baseline'), 'maxout-fgsm', 1);
+    expect((own.config as EvaluateUnitConfig).crafted).toBeUndefined();
+    expect(shared.key).toBe(own.key);
+    expect(unitKey({ ...(own.config as EvaluateUnitConfig), attack: { kind: 'fgsm', eps: 0.1 } })).not.toBe(own.key);
+  });
+
+  it('lets an attack no other evaluation shares craft its own examples', () => {
+    const plan = planOf('fgsm-baseline');
+    expect(plan.units.some((u) => u.config.kind === 'craft')).toBe(false);
+    const config = unitAt(plan, 'maxout-fgsm', 1).config as EvaluateUnitConfig;
+    expect('crafted' in config).toBe(false);
+    // Each curve point is its own (model, attack, ε): nothing to share, nothing to store.
+    expect(planOf('robustness-curve').units.some((u) => u.config.kind === 'craft')).toBe(false);
   });
 
   it('plans a curve point for every (model, attack, ε), iterative attacks with steps of 2.5ε/steps', () => {

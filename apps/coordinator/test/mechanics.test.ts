@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset, Rng } from '@advx/data';
@@ -12,7 +13,7 @@ import { asAttackTarget, Classifier, Ensemble, loadModel, maxoutSpec, rbfSpec, s
 import { unitKey } from '../src/plan.js';
 import { shareSplits, viewSplit } from '../src/shared-data.js';
 import { RunStore } from '../src/store.js';
-import { craft, loadPredictor, modelDirectory, runUnit, unitData, type WorkerContext } from '../src/work.js';
+import { craft, craftedPath, loadPredictor, modelDirectory, runUnit, unitData, type WorkerContext } from '../src/handlers/index.js';
 import type { DatasetRef, EarlyStopping, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units.js';
 import type { LinearityArtifacts } from '../src/report-figures.js';
 import { mnistDir } from './helpers.js';
@@ -412,6 +413,31 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
         source.dispose();
         target.dispose();
       }
+    });
+
+    it('a transfer row crafted once by a craft unit gives every cell the numbers it gets crafting its own, for FGSM and for PGD’s random start', async () => {
+      for (const attack of [{ kind: 'fgsm', eps: 0.25 }, { kind: 'pgd', eps: 0.2, steps: 3, stepSize: 0.1 }] as const) {
+        const craftUnit = unit(`craft:maxout:${attack.kind}`, { kind: 'craft', dataset: ref(), source: [models.maxout], attack, split: 'test', seed: 1 }, [models.maxout]);
+        const crafted = await run(craftUnit);
+        const stored = await readFile(craftedPath(runsDir, craftUnit.key));
+        expect(stored.byteLength).toBeGreaterThan(TEST * 784 * 4);
+        for (const targetKey of [models.maxout, models.softmax, models.rbf]) {
+          const config = { kind: 'evaluate' as const, dataset: ref(), source: [models.maxout], target: [targetKey], attack, split: 'test' as const, seed: 1 };
+          const own = await run(unit('own', config, [...new Set([models.maxout, targetKey])]));
+          const shared = await run(unit('shared', { ...config, crafted: craftUnit.key }, [craftUnit.key, targetKey]));
+          expect(shared.metrics, `${attack.kind} → ${targetKey}`).toEqual(own.metrics);
+          expect(shared.metrics.source_adv_error).toBe(crafted.metrics.source_adv_error);
+        }
+        expect(crafted.metrics.count).toBe(TEST);
+        expect(crafted.metrics.source_adv_error).toBeGreaterThan(0.3); // the examples really are adversarial for their source
+      }
+    });
+
+    it('an evaluation refuses crafted examples of another split size, naming the file', async () => {
+      const craftUnit = unit('craft:softmax', { kind: 'craft', dataset: ref({ testCount: 100 }), source: [models.softmax], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1 }, [models.softmax]);
+      await run(craftUnit);
+      const wrong = unit('wrong', { kind: 'evaluate', dataset: ref(), source: [models.softmax], target: [models.maxout], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1, crafted: craftUnit.key }, [craftUnit.key, models.maxout]);
+      await expect(runUnit(context, wrong)).rejects.toThrow(/examples\.msgpack holds 100 examples of width 784; this unit's split has 600/);
     });
 
     it('linearity: the logits of softmax regression along x + ε·sign(∇ₓJ) are exactly linear (Fig. 4)', async () => {

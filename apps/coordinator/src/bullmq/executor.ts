@@ -44,8 +44,8 @@ import type winston from 'winston';
 import type { Executor } from '../executor.js';
 import { RunStore } from '../store.js';
 import type { Unit, UnitOutput, UnitResult } from '../units.js';
-import { modelDirectory, type ProgressEvent } from '../work.js';
-import { CANCEL_CHANNEL, downloadModel, type RedisConnection, packJob, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackOutput, uploadModel, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData } from './shared.js';
+import { unitFiles, type ProgressEvent } from '../handlers/index.js';
+import { CANCEL_CHANNEL, downloadFiles, filesKey, type RedisConnection, packJob, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackOutput, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData } from './shared.js';
 
 export interface BullMQExecutorOptions {
   redisUrl: string;
@@ -141,9 +141,10 @@ export class BullMQExecutor implements Executor {
     const dependencyResults: Record<string, UnitResult> = {};
     for (const dependency of unit.dependsOn) {
       const result = await this.store.read(dependency);
-      if (result) dependencyResults[dependency] = result;
-      const directory = modelDirectory(this.options.runsDir, dependency);
-      if (existsSync(join(directory, 'model.json')) && !(await this.redis.exists(`${PREFIX}:model:${dependency}`))) await uploadModel(this.redis, dependency, directory);
+      if (!result) throw new Error(`unit ${unit.key}: its dependency ${dependency} has no result`);
+      dependencyResults[dependency] = result;
+      const files = unitFiles(this.options.runsDir, dependency, result.config.kind);
+      if (files && existsSync(files.complete) && !(await this.redis.exists(filesKey(dependency)))) await uploadFiles(this.redis, dependency, files.directory);
     }
     const dataset = this.options.datasets[unit.config.dataset.name];
     if (!dataset) throw new Error(`dataset ${unit.config.dataset.name} was not loaded for this sweep`);
@@ -177,8 +178,9 @@ export class BullMQExecutor implements Executor {
     finished.catch(() => {}); // when the abort wins the race
     try {
       const output = unpackOutput(await Promise.race([finished, aborted]));
-      if (unit.config.kind === 'train' && !(await downloadModel(this.redis, unit.key, modelDirectory(this.options.runsDir, unit.key), true))) {
-        throw new Error(`unit ${unit.key} finished but its model is not in Redis`);
+      const files = unitFiles(this.options.runsDir, unit.key, unit.config.kind);
+      if (files && !(await downloadFiles(this.redis, unit.key, files.directory, true))) {
+        throw new Error(`unit ${unit.key} finished but its files are not in Redis`);
       }
       return output;
     } finally {

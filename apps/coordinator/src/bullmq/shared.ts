@@ -6,17 +6,17 @@ import type { Unit, UnitOutput, UnitResult } from '../units.js';
 
 /**
  * What the coordinator (BullMQExecutor) and the worker processes (worker-main.ts) agree on:
- * the Redis connection, queue names, the job payload and the model store in Redis.
+ * the Redis connection, queue names, the job payload and the store of unit files in Redis.
  */
 
-/** Every BullMQ key and every model key lives under this prefix. */
+/** Every BullMQ key and every unit-files key lives under this prefix. */
 export const PREFIX = 'advx';
 /** Unit jobs; every worker process consumes this queue. */
 export const UNITS_QUEUE = 'units';
 /** Pub/sub channel on which the coordinator asks workers to abort a running job (unit timeout). */
 export const CANCEL_CHANNEL = `${PREFIX}:cancel`;
-/** Models stay in Redis this long after their last upload (a coordinator re-uploads a missing one). */
-export const MODEL_TTL_SECONDS = 7 * 24 * 3600;
+/** Unit files stay in Redis this long after their last upload (a coordinator re-uploads missing ones). */
+export const FILES_TTL_SECONDS = 7 * 24 * 3600;
 
 /**
  * Live worker processes: a sorted set of `host:pid` scored by their last heartbeat (ms). BullMQ's
@@ -25,7 +25,7 @@ export const MODEL_TTL_SECONDS = 7 * 24 * 3600;
 export const WORKERS_KEY = `${PREFIX}:workers`;
 export const HEARTBEAT_MS = 10_000;
 
-export const modelKey = (unitKey: string) => `${PREFIX}:model:${unitKey}`;
+export const filesKey = (unitKey: string) => `${PREFIX}:files:${unitKey}`;
 
 /**
  * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS) → ioredis options; throws a
@@ -98,23 +98,23 @@ export const packOutput = (output: UnitOutput): string => Buffer.from(encode(out
 export const unpackOutput = (value: string): UnitOutput => decode<UnitOutput>(Buffer.from(value, 'base64'));
 
 /**
- * Models travel between machines through Redis: a train unit's model directory (model.json +
- * weights.bin, the tfjs artifact layout) as one msgpackr map of file name → bytes, keyed by the
- * train unit's key. Readers materialise it into their own runs directory, where loadModel finds it.
+ * Unit files travel between machines through Redis: a unit's files directory (a train unit's
+ * model.json + weights.bin, a craft unit's examples) as one msgpackr map of file name → bytes,
+ * keyed by the unit's key. Readers materialise it into their own runs directory at the same place.
  */
-export async function uploadModel(redis: Redis, unitKey: string, directory: string): Promise<void> {
+export async function uploadFiles(redis: Redis, unitKey: string, directory: string): Promise<void> {
   const files: Record<string, Uint8Array> = {};
   for (const name of await readdir(directory)) files[name] = await readFile(join(directory, name));
-  await redis.set(modelKey(unitKey), Buffer.from(encode({ files })), 'EX', MODEL_TTL_SECONDS);
+  await redis.set(filesKey(unitKey), Buffer.from(encode({ files })), 'EX', FILES_TTL_SECONDS);
 }
 
 /**
- * Writes the stored model into `directory` (atomically); false when Redis does not hold it. With
- * `replace` false an existing directory is kept: same key, same model, and a concurrent reader of
+ * Writes the stored files into `directory` (atomically); false when Redis does not hold them. With
+ * `replace` false an existing directory is kept: same key, same files, and a concurrent reader of
  * it (another job on this machine) must not see it vanish.
  */
-export async function downloadModel(redis: Redis, unitKey: string, directory: string, replace = false): Promise<boolean> {
-  const bytes = await redis.getBuffer(modelKey(unitKey));
+export async function downloadFiles(redis: Redis, unitKey: string, directory: string, replace = false): Promise<boolean> {
+  const bytes = await redis.getBuffer(filesKey(unitKey));
   if (!bytes) return false;
   const { files } = decode<{ files: Record<string, Uint8Array> }>(bytes);
   const staging = `${directory}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
@@ -124,7 +124,7 @@ export async function downloadModel(redis: Redis, unitKey: string, directory: st
   try {
     await rename(staging, directory);
   } catch (error) {
-    // Another process materialised the same model at the same moment: same key, same bytes.
+    // Another process materialised the same files at the same moment: same key, same bytes.
     await rm(staging, { recursive: true, force: true });
     if ((error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }

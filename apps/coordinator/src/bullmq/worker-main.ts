@@ -30,8 +30,8 @@ import { PiscinaExecutor } from '../executor.js';
 import { createLogger } from '../log.js';
 import { shareSplits, type SharedDataset } from '../shared-data.js';
 import { writeFileAtomic } from '../store.js';
-import { modelDirectory, type ProgressEvent } from '../work.js';
-import { CANCEL_CHANNEL, downloadModel, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadModel, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './shared.js';
+import { unitFiles, type ProgressEvent } from '../handlers/index.js';
+import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './shared.js';
 
 interface WorkerOptions {
   redis: string;
@@ -157,10 +157,11 @@ async function main(argv: string[]): Promise<number> {
     const shared = await dataset(payload.dataset);
     for (const dependency of unit.dependsOn) {
       const result = payload.dependencyResults[dependency];
-      if (result) await writeFileAtomic(join(o.runsDir, dependency, 'result.json'), JSON.stringify(result, null, 2));
-      const directory = modelDirectory(o.runsDir, dependency);
-      if (!existsSync(join(directory, 'model.json')) && !(await downloadModel(redis, dependency, directory))) {
-        throw new Error(`model of ${dependency} is neither in Redis nor in ${directory}`);
+      if (!result) throw new Error(`unit ${unit.key}: the job carries no result of its dependency ${dependency}`);
+      await writeFileAtomic(join(o.runsDir, dependency, 'result.json'), JSON.stringify(result, null, 2));
+      const files = unitFiles(o.runsDir, dependency, result.config.kind);
+      if (files && !existsSync(files.complete) && !(await downloadFiles(redis, dependency, files.directory))) {
+        throw new Error(`files of ${dependency} are neither in Redis nor in ${files.directory}`);
       }
     }
     const controller = new AbortController();
@@ -171,7 +172,8 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       running.delete(job.id!);
     }
-    if (unit.config.kind === 'train') await uploadModel(redis, unit.key, modelDirectory(o.runsDir, unit.key));
+    const files = unitFiles(o.runsDir, unit.key, unit.config.kind);
+    if (files) await uploadFiles(redis, unit.key, files.directory);
     logger.info(`${unit.role} seed ${unit.seed} (${unit.key}) done in ${output.computeSeconds.toFixed(1)} s on ${output.backend}`);
     return packOutput(output);
   };

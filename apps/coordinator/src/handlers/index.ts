@@ -1,0 +1,48 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
+import type { Unit, UnitOutput } from '../units.js';
+import { runExamples, runFooling, runLinearity, runRubbish } from './analyses.js';
+import type { Handler, WorkerContext } from './context.js';
+import { runCraft, runEvaluate } from './evaluate.js';
+import { runTrain } from './train.js';
+
+export { craft, craftedPath, type CraftedExamples } from './evaluate.js';
+export { loadPredictor, modelDirectory, unitData, unitFiles, type ProgressEvent, type WorkerContext } from './context.js';
+
+// Every unit kind has exactly one handler; a new kind without one is a type error.
+const HANDLERS: Record<Unit['config']['kind'], Handler> = {
+  train: runTrain,
+  craft: runCraft,
+  evaluate: runEvaluate,
+  examples: runExamples,
+  rubbish: runRubbish,
+  linearity: runLinearity,
+  fooling: runFooling,
+};
+
+const MB = 1024 * 1024;
+
+/** Runs a unit on this thread's tfjs engine; fails it if it leaves tensors behind. */
+export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitOutput> {
+  const handler = HANDLERS[unit.config.kind];
+  const startedAt = performance.timeOrigin + performance.now();
+  const before = tf.memory().numTensors;
+  const output = await handler(context, unit);
+  const tensorsAfter = tf.memory().numTensors;
+  if (tensorsAfter !== before) throw new Error(`unit ${unit.key} (${unit.role}) leaked ${tensorsAfter - before} tensors`);
+  const finishedAt = performance.timeOrigin + performance.now();
+  return {
+    ...output,
+    backend: context.backend,
+    computeSeconds: (finishedAt - startedAt) / 1000,
+    run: {
+      worker: `${hostname()}:${process.pid}:${threadId}`,
+      startedAt,
+      finishedAt,
+      tensorsAfter,
+      heapUsedMB: process.memoryUsage().heapUsed / MB,
+      rssMB: process.memoryUsage.rss() / MB,
+    },
+  };
+}
