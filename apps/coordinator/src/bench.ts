@@ -7,7 +7,7 @@ import { stepFlops } from './bench/flops.js';
 import { runChild, type ChildResult, type ChildSettings } from './bench/measure.js';
 import { parseBenchArgs, UsageError, type BenchOptions } from './bench/options.js';
 import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry } from './bench/report.js';
-import { overheadFraction, runSweepOnce, type FarmSection, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
+import { runSweepOnce, type FarmRow, type FarmSection, type MemoryRow, type SweepExecutor, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
 import { maxoutSpec, type BackendName } from '@advx/models';
 import { writeFileAtomic } from './store.js';
 
@@ -143,10 +143,12 @@ async function runPeer(o: BenchOptions, tf: BackendEntry | null): Promise<{ peer
   return { peer, reason: null };
 }
 
-async function runSweeps(o: BenchOptions): Promise<{ threads: ThreadsSection | { skipped: string }; farm: FarmSection | { skipped: string } }> {
+type Skipped = { skipped: string };
+
+async function runSweeps(o: BenchOptions): Promise<{ threads: ThreadsSection | Skipped; farm: FarmSection | Skipped; memory: MemoryRow[] | Skipped }> {
   if (!o.sweeps) {
     const skipped = o.quick ? 'skipped in --quick (add --farm)' : 'skipped (--no-sweeps)';
-    return { threads: { skipped }, farm: { skipped } };
+    return { threads: { skipped }, farm: { skipped }, memory: { skipped } };
   }
   const spec: SweepSpec = { experiment: o.experiment, preset: o.preset, seeds: Array.from({ length: o.sweepSeeds }, (_, i) => i + 1), backend: o.sweepBackend, dataDir: o.dataDir };
   const mainPath = resolve(root, 'dist/apps/coordinator/main.mjs');
@@ -175,30 +177,59 @@ async function runSweeps(o: BenchOptions): Promise<{ threads: ThreadsSection | {
     defaultIsFaster: fasterRun.workers === defaultWorkers && fasterRun.tfThreads === defaultThreads,
   };
 
-  // Farm: 1 worker vs N, each at the project's default threads per worker, plus 1 worker × the
-  // farm's per-worker threads so the farm's own scaling shows without the thread change.
+  const farm = await farmSection(o, mainPath, probePath, cores);
+  // The tensorflow row of the memory section is the threads section's farm run: reuse it.
+  const memory = await memorySection(o, (backend) => (backend === spec.backend ? sweep(o.farmWorkers, threadsPerWorker(o.farmWorkers)) : runSweepOnce({ ...spec, backend }, o.farmWorkers, threadsPerWorker(o.farmWorkers), mainPath, probePath, log)));
+  log(`threads: faster ${threads.faster}; project default ${threads.projectDefault} (${threads.defaultIsFaster ? 'agrees' : 'DISAGREES'})`);
+  return { threads, farm, memory };
+}
+
+/**
+ * The same seeds of a small preset with real epochs, swept by the farm with N workers and in a
+ * single process: inline (no workers at all) at each thread setting, and a 1-worker farm.
+ */
+async function farmSection(o: BenchOptions, mainPath: string, probePath: string, cores: number): Promise<FarmSection> {
+  const spec: SweepSpec = { experiment: o.farmExperiment, preset: o.farmPreset, seeds: Array.from({ length: o.farmSeeds }, (_, i) => i + 1), backend: o.sweepBackend, dataDir: o.dataDir };
+  // Runs per hour count seeds (runs of the experiment) per hour of sweep wall time; an incomplete sweep counts none.
+  const row = (label: string, run: SweepRun): FarmRow => ({ label, run, runsPerHour: run.complete ? (3600 / run.sweepSeconds) * spec.seeds.length : 0, overhead: run.profile?.overheadFraction ?? null });
   const n = o.farmWorkers;
-  const single = await sweep(1, threadsPerWorker(1));
-  const farmRun = await sweep(n, threadsPerWorker(n));
-  const fixed = threadsPerWorker(n) !== threadsPerWorker(1) ? await sweep(1, threadsPerWorker(n)) : null;
-  const all = [single, farmRun, ...(fixed ? [fixed] : [])];
-  const farm: FarmSection = {
+  const once = (workers: number, threads: number, executor: SweepExecutor) => runSweepOnce(spec, workers, threads, mainPath, probePath, log, executor);
+  const singles: FarmRow[] = [];
+  for (const threads of [...new Set([1, cores])]) singles.push(row(`single process, inline × ${threads} TF thread(s)`, await once(1, threads, 'inline')));
+  const oneWorker = row(`farm, 1 worker × ${threadsPerWorker(1)} TF thread(s)`, await once(1, threadsPerWorker(1), 'piscina'));
+  singles.push(oneWorker);
+  const farm = row(`farm, ${n} workers × ${threadsPerWorker(n)} TF thread(s)`, await once(n, threadsPerWorker(n), 'piscina'));
+  const best = singles.reduce((a, b) => (b.runsPerHour > a.runsPerHour ? b : a));
+  const profiles = [...singles, farm].map((r) => r.run.profile);
+  const tensors = profiles.every((p) => p?.tensorsAfter) ? profiles.map((p) => p!.tensorsAfter!) : null;
+  const section: FarmSection = {
     sweep: spec,
     workers: n,
-    single,
-    farm: farmRun,
-    speedup: single.sweepSeconds / farmRun.sweepSeconds,
-    efficiency: single.sweepSeconds / farmRun.sweepSeconds / n,
-    singleFixedThreads: fixed,
-    speedupFixedThreads: fixed ? fixed.sweepSeconds / farmRun.sweepSeconds : null,
-    efficiencyFixedThreads: fixed ? fixed.sweepSeconds / farmRun.sweepSeconds / n : null,
-    overhead: { single: overheadFraction(single), farm: overheadFraction(farmRun), singleFixedThreads: fixed ? overheadFraction(fixed) : null },
-    peakRssMB: { single: single.peakRssMB, farm: farmRun.peakRssMB },
-    tensorsFlat: all.every((r) => r.complete),
+    singles,
+    farm,
+    best,
+    throughputRatio: farm.runsPerHour / best.runsPerHour,
+    speedup: oneWorker.run.complete && farm.run.complete ? oneWorker.run.sweepSeconds / farm.run.sweepSeconds : null,
+    efficiency: oneWorker.run.complete && farm.run.complete ? oneWorker.run.sweepSeconds / farm.run.sweepSeconds / n : null,
+    rssPerExtraWorkerMB: n > 1 && farm.run.peakRssMB !== null && oneWorker.run.peakRssMB !== null ? (farm.run.peakRssMB - oneWorker.run.peakRssMB) / (n - 1) : null,
+    tensorsAfter: tensors ? { min: Math.min(...tensors.map((t) => t.min)), max: Math.max(...tensors.map((t) => t.max)) } : null,
   };
-  log(`threads: faster ${threads.faster}; project default ${threads.projectDefault} (${threads.defaultIsFaster ? 'agrees' : 'DISAGREES'})`);
-  log(`farm: speed-up ${farm.speedup.toFixed(2)}× (efficiency ${(farm.efficiency * 100).toFixed(0)}%), overhead ${(farm.overhead.farm * 100).toFixed(1)}% with ${n} workers`);
-  return { threads, farm };
+  log(`farm: ${farm.runsPerHour.toFixed(0)} runs/h against the best single process's ${best.runsPerHour.toFixed(0)} (${best.label}): ${(section.throughputRatio * 100).toFixed(0)}%; overhead ${((farm.overhead ?? NaN) * 100).toFixed(1)}%`);
+  return section;
+}
+
+/** The threads sweep's workload on the farm once per backend: peak RSS, worker heap, tensors after each unit. */
+async function memorySection(o: BenchOptions, farmSweep: (backend: string) => Promise<SweepRun>): Promise<MemoryRow[]> {
+  const rows: MemoryRow[] = [];
+  for (const backend of o.memoryBackends) {
+    try {
+      const run = await farmSweep(backend);
+      rows.push({ backend, run, error: null });
+    } catch (error) {
+      rows.push({ backend, run: null, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return rows;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -230,7 +261,7 @@ async function main(argv: string[]): Promise<number> {
   const peak_gflops = sgemms.length > 0 ? Math.max(...sgemms) : null;
   for (const entry of Object.values(backends)) if (!('error' in entry) && peak_gflops) entry.fraction_of_peak = entry.gflops / peak_gflops;
   const { peer, reason } = await runPeer(o, tf);
-  const { threads, farm } = await runSweeps(o);
+  const { threads, farm, memory } = await runSweeps(o);
 
   const torchVersion = peer ? Object.values(peer)[0]?.torch : undefined;
   const report: BenchReport = {
@@ -256,6 +287,7 @@ async function main(argv: string[]): Promise<number> {
     peer_reason: reason,
     threads,
     farm,
+    memory,
     generatedAt: new Date().toISOString(),
   };
   const seconds = (performance.now() - started) / 1000;

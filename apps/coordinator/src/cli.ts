@@ -21,8 +21,11 @@ export interface SweepOptions {
   dataset: DatasetName | undefined;
   retries: number;
   unitTimeout: number | undefined;
-  /** piscina: worker threads in this process (default); bullmq: jobs on Redis for `coordinator:worker` processes. */
-  executor: 'piscina' | 'bullmq';
+  /**
+   * piscina: worker threads in this process (default); bullmq: jobs on Redis for
+   * `coordinator:worker` processes; inline: one unit at a time on this thread (a baseline, and for debugging).
+   */
+  executor: 'piscina' | 'bullmq' | 'inline';
   redis: string | undefined;
   /** Output directories of earlier sweeps whose finished units are copied in rather than recomputed. */
   reuse: string[];
@@ -58,7 +61,11 @@ export function buildCommand(): Command {
     .option('--retries <n>', 'extra attempts for a unit whose worker throws or dies', (v) => (v === '0' ? 0 : positiveInt('--retries')(v)), 2)
     .option('--reuse <dirs>', "comma-separated output directories of other sweeps whose finished units (same key = same work) are copied in instead of recomputed", (v) => v.split(',').filter(Boolean))
     .option('--unit-timeout <seconds>', 'abort and retry a unit running longer than this', positiveInt('--unit-timeout'))
-    .addOption(new Option('--executor <name>', 'piscina: worker threads here | bullmq: BullMQ jobs for `nx run coordinator:worker` processes').choices(['piscina', 'bullmq']).default('piscina'))
+    .addOption(
+      new Option('--executor <name>', 'piscina: worker threads here | bullmq: BullMQ jobs for `nx run coordinator:worker` processes | inline: one unit at a time in this thread, no workers')
+        .choices(['piscina', 'bullmq', 'inline'])
+        .default('piscina'),
+    )
     .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port')
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
@@ -90,6 +97,7 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   }
   if (o.executor === 'bullmq' && o.redis === undefined) throw new UsageError('--redis <url> is required with --executor bullmq');
   if (o.executor !== 'bullmq' && o.redis !== undefined) throw new UsageError('--redis only applies with --executor bullmq');
+  if (o.executor === 'inline' && command.getOptionValueSource('workers') === 'cli' && o.workers !== 1) throw new UsageError('--workers does not apply to --executor inline, which runs one unit at a time in its own thread');
   const seeds: number[] = o.seeds ?? Array.from({ length: o.numSeeds }, (_, i) => i + 1);
   return {
     experiment: o.experiment,

@@ -1,10 +1,13 @@
 import { availableParallelism } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
+import { isBackendName, selectBackend } from '@advx/models';
 import { decode, encode } from './codec.js';
+import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
 import type { SharedDataset } from './shared-data.js';
 import type { Unit, UnitOutput } from './units.js';
-import type { WorkerData } from './worker.js';
+import type { WorkerData, WorkerTask } from './worker.js';
 
 /** Runs one unit somewhere and resolves with its output; the scheduler owns retries and caching. */
 export interface Executor {
@@ -15,7 +18,8 @@ export interface Executor {
 export interface PiscinaExecutorOptions {
   workers: number;
   backend: string;
-  datasets: Record<string, SharedDataset>;
+  /** May still be loading: workers start (and load TensorFlow) meanwhile, and units wait for it. */
+  datasets: Record<string, SharedDataset> | Promise<Record<string, SharedDataset>>;
   runsDir: string;
   progressChannel: string;
 }
@@ -28,23 +32,34 @@ export function threadsPerWorker(workers: number): number {
   return Math.max(1, Math.floor(availableParallelism() / workers));
 }
 
+/**
+ * Pins TensorFlow's thread pools to `threads` unless the user set them. Native TensorFlow reads
+ * these from the C environment of the process once, when it loads, so this runs before any
+ * thread loads it.
+ */
+export function setTensorFlowThreads(threads: number): void {
+  process.env.TF_NUM_INTRAOP_THREADS ??= String(threads);
+  process.env.TF_NUM_INTEROP_THREADS ??= '1';
+  process.env.OMP_NUM_THREADS ??= String(threads);
+  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+}
+
 export class PiscinaExecutor implements Executor {
   private readonly pool: Piscina;
+  private readonly datasets: Promise<Record<string, SharedDataset>>;
+  private readonly workers: number;
 
   constructor(options: PiscinaExecutorOptions) {
-    // Native TensorFlow reads these from the C environment of the process, which worker threads
-    // share: set them on the main thread before any worker loads it. A user's own values win.
-    const threads = String(threadsPerWorker(options.workers));
-    process.env.TF_NUM_INTRAOP_THREADS ??= threads;
-    process.env.TF_NUM_INTEROP_THREADS ??= '1';
-    process.env.OMP_NUM_THREADS ??= threads;
-    process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
+    // Worker threads share the process's environment: set it here, before any of them loads TF.
+    setTensorFlowThreads(threadsPerWorker(options.workers));
     const workerData: WorkerData = {
       backend: options.backend,
-      datasets: options.datasets,
       runsDir: options.runsDir,
       progressChannel: options.progressChannel,
     };
+    this.workers = options.workers;
+    this.datasets = Promise.resolve(options.datasets);
+    this.datasets.catch(() => {}); // the sweep reports a data error itself
     this.pool = new Piscina({
       filename: fileURLToPath(new URL('./worker.mjs', import.meta.url)),
       minThreads: options.workers,
@@ -56,11 +71,54 @@ export class PiscinaExecutor implements Executor {
   }
 
   async run(unit: Unit, signal?: AbortSignal): Promise<UnitOutput> {
-    const reply = (await this.pool.run(encode(unit), { signal })) as ArrayBuffer;
+    const bytes = encode(unit);
+    const task: WorkerTask = { unit: bytes, datasets: await this.datasets };
+    const reply = (await this.pool.run(task, { signal, transferList: [bytes.buffer as ArrayBuffer] })) as ArrayBuffer;
     return decode<UnitOutput>(new Uint8Array(reply));
   }
 
   async close(): Promise<void> {
+    // A sweep that computed nothing (all cached) ends while its workers may still be loading
+    // TensorFlow: one task per worker waits for each to be done (see worker.ts `loaded`).
+    await Promise.allSettled(Array.from({ length: this.workers }, () => this.pool.run(null, { name: 'loaded' })));
     await this.pool.destroy();
+  }
+}
+
+/**
+ * Runs units one at a time on the coordinator's own thread: no workers, no messages. The bench's
+ * single-process baseline for the farm, and a way to profile or debug a unit. A unit over its time
+ * limit cannot be stopped here; its result is dropped when it ends.
+ */
+export class InlineExecutor implements Executor {
+  private readonly context: Promise<WorkerContext>;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: Omit<PiscinaExecutorOptions, 'workers'>) {
+    setTensorFlowThreads(availableParallelism());
+    const channel = new BroadcastChannel(options.progressChannel);
+    channel.unref();
+    this.context = (async () => {
+      const requested = options.backend;
+      if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
+      const info = await selectBackend(requested);
+      return { backend: info.name, datasets: await options.datasets, runsDir: options.runsDir, progress: (event: ProgressEvent) => channel.postMessage(event) };
+    })();
+    this.context.catch(() => {}); // surfaces in run(); a data error is the sweep's to report
+  }
+
+  run(unit: Unit, signal?: AbortSignal): Promise<UnitOutput> {
+    const result = this.queue.then(async () => {
+      signal?.throwIfAborted();
+      const output = await runUnit(await this.context, unit);
+      signal?.throwIfAborted();
+      return output;
+    });
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
   }
 }

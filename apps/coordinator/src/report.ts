@@ -1,6 +1,7 @@
 import { summarize } from '@advx/metrics';
 import { curveRole, matrixRole, type Plan } from './plan.js';
 import type { MetricClaim, PresetName } from './experiments/types.js';
+import type { FarmProfile } from './farm-profile.js';
 import type { UnitStatus } from './scheduler.js';
 
 export interface MetricReport {
@@ -82,6 +83,8 @@ export interface Report {
   /** Rendered figures, paths relative to the report (filled in once they are drawn). */
   figures: { id: string; title: string; svg: string; png: string }[];
   runs: RunReport[];
+  /** Where the sweep's time went (null when it computed nothing). */
+  farm: FarmProfile | null;
   complete: boolean;
   failures: { key: string; role: string; seed: number; error: string }[];
   generatedAt: string;
@@ -227,6 +230,7 @@ export function buildReport(
       backend: s.result?.backend ?? null,
       computeSeconds: s.result?.computeSeconds ?? null,
     })),
+    farm: null,
     complete: !interrupted && all.every((s) => s.state === 'done' || s.state === 'cached'),
     failures: all.filter((s) => s.state === 'failed' || (s.state === 'skipped' && s.error)).map((s) => ({ key: s.unit.key, role: s.unit.role, seed: s.unit.seed, error: s.error ?? '' })),
     generatedAt: new Date().toISOString(),
@@ -286,5 +290,17 @@ export function renderMarkdown(report: Report): string {
     lines.push('');
   }
   lines.push(`Runs: ${report.runs.length} units (${report.runs.filter((r) => r.status === 'cached').length} from cache); results under \`runs/<key>/result.json\`.`, '');
+  if (report.farm) lines.push(farmLine(report.farm), '');
   return lines.join('\n');
+}
+
+/** One line on where the sweep's time went (see farm-profile.ts). */
+export function farmLine(f: FarmProfile): string {
+  const b = f.breakdown;
+  const s = (x: number) => `${x.toFixed(1)} s`;
+  return (
+    `Farm: ${f.units} units computed on ${f.workers} worker(s) in ${s(f.wallSeconds)} (Σ compute ${s(f.computeSeconds)}); ` +
+    `overhead ${s(f.overheadSeconds)} per worker = ${(f.overheadFraction * 100).toFixed(1)}% of wall ` +
+    `(data load ${s(b.dataLoad)}, worker start ${s(b.workerStart)}, hand-offs ${s(b.handoff)}, coordinator ${s(b.coordinator)}, tail ${s(b.tail)}).`
+  );
 }

@@ -28,7 +28,8 @@ export interface ScheduleOptions {
    * runs and an interrupted sweep has as many complete seeds as possible.
    */
   maxInFlight?: number;
-  onUpdate?: (status: UnitStatus, counts: Record<UnitState | 'running' | 'pending', number>) => void;
+  /** `settled`: the unit's state is final for this sweep (not running, not queued for a retry). */
+  onUpdate?: (status: UnitStatus, counts: Record<UnitState | 'running' | 'pending', number>, settled: boolean) => void;
 }
 
 /**
@@ -46,7 +47,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     for (const s of statuses.values()) if (!waiting.has(s.unit.key) && !running.has(s.unit.key)) c[s.state]++;
     return c;
   };
-  const update = (status: UnitStatus) => options.onUpdate?.(status, counts());
+  const update = (status: UnitStatus) => options.onUpdate?.(status, counts(), !waiting.has(status.unit.key) && !running.has(status.unit.key));
 
   for (const unit of units) {
     if (statuses.has(unit.key)) continue; // the same work asked for twice is done once
@@ -54,6 +55,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     statuses.set(unit.key, { unit, state: cached ? 'cached' : 'skipped', result: cached, resultPath: cached ? store.resultPath(unit.key) : null, attempts: 0, error: null });
     if (!cached) waiting.add(unit.key);
   }
+  for (const status of statuses.values()) if (status.state === 'cached') update(status);
 
   const succeeded = (key: string) => ['cached', 'done'].includes(statuses.get(key)?.state ?? '');
   const failedDependency = (unit: Unit) =>
@@ -66,9 +68,12 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     const { unit } = status;
     status.attempts++;
     const signal = options.unitTimeoutMs ? AbortSignal.timeout(options.unitTimeoutMs) : undefined;
+    const now = () => performance.timeOrigin + performance.now(); // the clock workers stamp their runs with
+    const dispatchedAt = now();
     return executor.run(unit, signal).then(
       async (output) => {
-        const result: UnitResult = { ...output, key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, finishedAt: new Date().toISOString(), attempts: status.attempts };
+        const run = { ...output.run, dispatchedAt, receivedAt: now() };
+        const result: UnitResult = { ...output, run, key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, finishedAt: new Date().toISOString(), attempts: status.attempts };
         status.resultPath = await store.write(result);
         status.result = result;
         status.state = 'done';

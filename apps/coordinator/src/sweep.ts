@@ -1,4 +1,5 @@
 import { BroadcastChannel } from 'node:worker_threads';
+import type winston from 'winston';
 import { mkdir } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { DataError, loadDataset, type DatasetName, type DatasetSplits } from '@advx/data';
@@ -6,16 +7,17 @@ import type { SweepOptions } from './cli.js';
 import { EXPERIMENTS, type ExperimentSpec } from './experiments/index.js';
 import { BullMQExecutor } from './bullmq/executor.js';
 import { redactRedisUrl } from './bullmq/shared.js';
-import { PiscinaExecutor, type Executor } from './executor.js';
+import { InlineExecutor, PiscinaExecutor, type Executor } from './executor.js';
 import { createLogger } from './log.js';
 import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
-import { buildReport, renderMarkdown, type Report } from './report.js';
+import { farmProfile } from './farm-profile.js';
+import { buildReport, farmLine, renderMarkdown, type Report } from './report.js';
 import { writeFiguresAndHtml } from './report-figures.js';
 import { runUnits } from './scheduler.js';
 import { shareSplits, type SharedDataset } from './shared-data.js';
 import { RunStore, writeFileAtomic } from './store.js';
-import type { ProgressEvent } from './work.js';
+import type { ProgressEvent } from './handlers/index.js';
 
 export interface SweepOutcome {
   report: Report;
@@ -27,16 +29,17 @@ function datasetFor(experiment: ExperimentSpec, override: DatasetName | undefine
   return override && experiment.dataset !== 'cifar10' ? override : experiment.dataset;
 }
 
-/** One sweep: load and share the data, plan units, farm them out, aggregate, write the reports. */
-export async function runSweep(options: SweepOptions, signal?: AbortSignal): Promise<SweepOutcome> {
-  const started = performance.now();
-  const selected = options.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[options.experiment]];
-  const out = resolve(options.out);
-  await mkdir(out, { recursive: true });
-  const logger = createLogger(join(out, 'sweep.log'));
+interface SweepData {
+  splits: Map<DatasetName, DatasetSplits>;
+  validationSizes: Map<DatasetName, number>;
+  skipped: { id: string; title: string; section: string; reason: string }[];
+  experiments: ExperimentSpec[];
+}
 
-  // Data problems surface here, before any worker starts or any report is written. Only an
-  // absent CIFAR-10 skips its experiments (it cannot be had offline); every other problem stops.
+/** Reads each dataset the selected experiments use, once, with the largest validation split any asks for. */
+async function loadSweepData(selected: ExperimentSpec[], options: SweepOptions, logger: winston.Logger): Promise<SweepData> {
+  // Data problems surface here, before any unit runs or any report is written. Only an absent
+  // CIFAR-10 skips its experiments (it cannot be had offline); every other problem stops.
   const splits = new Map<DatasetName, DatasetSplits>();
   const validationSizes = new Map<DatasetName, number>();
   const skipped: { id: string; title: string; section: string; reason: string }[] = [];
@@ -61,49 +64,83 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
     }
     experiments.push({ ...experiment, dataset: name });
   }
+  return { splits, validationSizes, skipped, experiments };
+}
 
-  const plans: Plan[] = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
-  const units = plans.flatMap((p) => p.units);
-  const distinct = new Set(units.map((u) => u.key)).size;
+/** One sweep: load and share the data, plan units, farm them out, aggregate, write the reports. */
+export async function runSweep(options: SweepOptions, signal?: AbortSignal): Promise<SweepOutcome> {
+  const started = performance.now();
+  const selected = options.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[options.experiment]];
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+  const logger = createLogger(join(out, 'sweep.log'));
+
   const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')));
   await mkdir(store.runsDir, { recursive: true });
   const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;
+
+  // The embedded executors start now, so their workers load TensorFlow while the data is read.
+  let shareDatasets!: (datasets: Record<string, SharedDataset>) => void;
+  let failDatasets!: (error: unknown) => void;
+  const sharedDatasets = new Promise<Record<string, SharedDataset>>((done, fail) => ((shareDatasets = done), (failDatasets = fail)));
+  const settings = { backend: options.backend, datasets: sharedDatasets, runsDir: store.runsDir, progressChannel };
+  let executor: Executor | null =
+    options.executor === 'inline' ? new InlineExecutor(settings) : options.executor === 'piscina' ? new PiscinaExecutor({ ...settings, workers: options.workers }) : null;
+
+  let data: SweepData;
+  try {
+    data = await loadSweepData(selected, options, logger);
+  } catch (error) {
+    failDatasets(error);
+    await executor?.close();
+    throw error;
+  }
+  const { splits, validationSizes, skipped, experiments } = data;
+
+  const dataReadyAt = performance.timeOrigin + performance.now();
+  const plans: Plan[] = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
+  const units = plans.flatMap((p) => p.units);
+  const seen = new Set<string>();
+  // The scheduler runs the same key once, as the first unit that asks for it.
+  const distinctUnits = units.filter((u) => !seen.has(u.key) && !!seen.add(u.key));
+  const distinct = distinctUnits.length;
   const channel = new BroadcastChannel(progressChannel);
-  const progress = new SweepProgress(distinct, logger);
+  const workers = options.executor === 'bullmq' ? undefined : options.executor === 'inline' ? 1 : options.workers;
+  const progress = new SweepProgress(distinctUnits, logger, workers);
   channel.onmessage = (message) => progress.onEpoch((message as { data: ProgressEvent }).data);
 
-  const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : `${options.workers} workers`;
+  const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? 'this thread (inline)' : `${options.workers} workers`;
   logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${distinct} units on ${where} (backend ${options.backend})`);
-  let executor: Executor;
   if (options.executor === 'bullmq') {
     // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
     const datasets = Object.fromEntries([...splits].map(([name, s]) => [name, { validationSize: validationSizes.get(name)!, checksum: s.checksum }]));
     executor = new BullMQExecutor({ redisUrl: options.redis!, backend: options.backend, runsDir: store.runsDir, datasets, progressChannel, logger });
   } else {
-    const datasets: Record<string, SharedDataset> = Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)]));
-    executor = new PiscinaExecutor({ workers: options.workers, backend: options.backend, datasets, runsDir: store.runsDir, progressChannel });
+    shareDatasets(Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)])));
   }
   let statuses;
   try {
     statuses = await runUnits(units, {
-      executor,
+      executor: executor!,
       store,
       retries: options.retries,
       unitTimeoutMs: options.unitTimeout ? options.unitTimeout * 1000 : undefined,
       signal,
-      // BullMQ workers pull from Redis at their own concurrency; only the embedded pool is sized here.
-      maxInFlight: options.executor === 'bullmq' ? undefined : options.workers,
-      onUpdate: (status, counts) => progress.onUnit(status, counts),
+      // BullMQ workers pull from Redis at their own concurrency; the pool and the inline executor are sized here.
+      maxInFlight: workers,
+      onUpdate: (status, counts, settled) => progress.onUnit(status, counts, settled),
     });
   } finally {
     progress.stop();
     channel.close();
-    await executor.close();
+    await executor!.close();
   }
 
   const datasetLabel = [...splits.keys()].join('+');
   const report = buildReport(options.experiment, plans, skipped, statuses, (performance.now() - started) / 1000, signal?.aborted ?? false, options.preset, options.seeds, datasetLabel);
   const rendered = await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
+  report.farm = farmProfile(statuses.values(), performance.timeOrigin + started, dataReadyAt, workers ?? null);
+  if (report.farm) logger.info(farmLine(report.farm));
   report.figures = rendered.map((f) => ({ id: f.id, title: f.title, svg: relative(out, f.svgPath), png: relative(out, f.pngPath) }));
   const reportPath = join(out, 'report.json');
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2));

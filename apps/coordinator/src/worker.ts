@@ -5,14 +5,23 @@ import { isBackendName, selectBackend } from '@advx/models';
 import { decode, encode } from './codec.js';
 import type { SharedDataset } from './shared-data.js';
 import type { Unit } from './units.js';
-import { runUnit, type ProgressEvent, type WorkerContext } from './work.js';
+import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
 
 /** Piscina worker: one tfjs engine per thread, initialised once and reused for every unit it runs. */
 export interface WorkerData {
   backend: string;
-  datasets: Record<string, SharedDataset>;
   runsDir: string;
   progressChannel: string;
+}
+
+/**
+ * A unit as msgpackr bytes (transferred, not copied) and the sweep's datasets. The datasets live in
+ * SharedArrayBuffers, which cross threads by reference: every task sees the same memory, and the
+ * pool can start loading TensorFlow before the coordinator has finished reading the data.
+ */
+export interface WorkerTask {
+  unit: Uint8Array;
+  datasets: Record<string, SharedDataset>;
 }
 
 const data = Piscina.workerData as WorkerData;
@@ -20,13 +29,12 @@ const channel = new BroadcastChannel(data.progressChannel);
 // Progress is best-effort; a worker that exits must not be kept alive by its channel.
 channel.unref();
 
-const ready: Promise<WorkerContext> = (async () => {
+const ready: Promise<Omit<WorkerContext, 'datasets'>> = (async () => {
   const requested = data.backend;
   if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
   const info = await selectBackend(requested);
   return {
     backend: info.name,
-    datasets: data.datasets,
     runsDir: data.runsDir,
     progress: (event: ProgressEvent) => channel.postMessage(event),
   };
@@ -54,9 +62,18 @@ function injectFault(unit: Unit): void {
   if (kind === 'hang') for (;;);
 }
 
-export default async function run(message: Uint8Array): Promise<unknown> {
-  const context = await ready;
-  const unit = decode<Unit>(message);
+/**
+ * Resolves once this thread's backend has loaded and run its first op. Terminating a thread that
+ * has loaded native TensorFlow but not yet run an op crashes the process at exit (SIGSEGV), so the
+ * pool waits for this before it is destroyed.
+ */
+export async function loaded(): Promise<void> {
+  await ready.catch(() => {});
+}
+
+export default async function run(task: WorkerTask): Promise<unknown> {
+  const context: WorkerContext = { ...(await ready), datasets: task.datasets };
+  const unit = decode<Unit>(task.unit);
   injectFault(unit);
   const output = await runUnit(context, unit);
   const bytes = encode(output);

@@ -11,6 +11,11 @@ describe('sweep flags', () => {
     expect(options).toMatchObject({ experiment: 'fgsm-baseline', preset: 'cpu', seeds: [1, 2, 3, 4, 5], backend: 'auto', out: 'results/fgsm-baseline' });
   });
 
+  it('takes --executor inline with the default (or a single) worker', () => {
+    expect(parseSweepArgs(['--executor', 'inline'])).toMatchObject({ executor: 'inline' });
+    expect(parseSweepArgs(['--executor', 'inline', '--workers', '1'])).toMatchObject({ executor: 'inline' });
+  });
+
   it('takes --seeds over --num-seeds', () => {
     expect(parseSweepArgs(['--seeds', '7,3', '--num-seeds', '2'])).toMatchObject({ seeds: [7, 3] });
     expect(parseSweepArgs(['--num-seeds', '2'])).toMatchObject({ seeds: [1, 2] });
@@ -24,6 +29,7 @@ describe('sweep flags', () => {
     [['--workers', '0'], /--workers must be a positive integer/],
     [['--backend', 'gpu'], /--backend.*gpu/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
+    [['--executor', 'inline', '--workers', '3'], /--workers does not apply to --executor inline/],
   ])('rejects %j with a message naming the flag', (args, message) => {
     expect(() => parseSweepArgs(args)).toThrow(UsageError);
     expect(() => parseSweepArgs(args)).toThrow(message);

@@ -12,6 +12,8 @@ import type { Unit, UnitOutput } from '../src/units.js';
 const experiment = EXPERIMENTS['fgsm-baseline'];
 
 /** An executor that records what it ran and can fail chosen units a number of times. */
+const fakeRun = { worker: 'fake', startedAt: 0, finishedAt: 0, tensorsAfter: 0, heapUsedMB: 0, rssMB: 0 };
+
 function fakeExecutor(failures: Record<string, number> = {}): Executor & { ran: string[] } {
   const remaining = { ...failures };
   const ran: string[] = [];
@@ -24,7 +26,7 @@ function fakeExecutor(failures: Record<string, number> = {}): Executor & { ran: 
         remaining[unit.role]--;
         throw new Error(`worker died running ${unit.role}`);
       }
-      return { metrics: { clean_error: 0.01, clean_confidence: 0.9, adv_error: 0.9, adv_confidence: 0.95, adv_confidence_on_errors: 0.96, count: 10 }, backend: 'fake', computeSeconds: 0 };
+      return { metrics: { clean_error: 0.01, clean_confidence: 0.9, adv_error: 0.9, adv_confidence: 0.95, adv_confidence_on_errors: 0.96, count: 10 }, backend: 'fake', computeSeconds: 0, run: fakeRun };
     },
     async close() {},
   };
@@ -124,7 +126,7 @@ describe('runUnits ordering', () => {
         order.push(`${unit.role}#${unit.seed}`);
         await new Promise((r) => setTimeout(r, 2));
         inFlight--;
-        return { metrics: {}, backend: 'fake', computeSeconds: 0 };
+        return { metrics: {}, backend: 'fake', computeSeconds: 0, run: fakeRun };
       },
       async close() {},
     };

@@ -48,10 +48,22 @@ describe.skipIf(!mnistDir)('smoke sweep end to end (2 workers)', () => {
     expect(again.claims).toEqual(report.claims);
   });
 
-  it('same seed → same numbers on one backend', async () => {
-    const [a, b] = [scratch(), scratch()];
+  it('same seed → same numbers on one backend, farmed or inline (no workers); each report profiles its farm', async () => {
+    const [a, b, inline] = [scratch(), scratch(), scratch()];
     for (const out of [a, b]) expect((await runCli(smoke(out, ['--seeds', '4']))).code).toBe(0);
+    const inlineArgs = smoke(inline, ['--seeds', '4', '--executor', 'inline']).filter((arg, i, all) => arg !== '--workers' && all[i - 1] !== '--workers');
+    const inlineRun = await runCli(inlineArgs);
+    expect(inlineRun.code, inlineRun.stderr).toBe(0);
     expect(readReport(a).claims).toEqual(readReport(b).claims);
+    expect(readReport(inline).claims).toEqual(readReport(a).claims);
+    for (const [out, workers] of [[a, 2], [inline, 1]] as const) {
+      const { farm, runs } = readReport(out);
+      expect(farm).toMatchObject({ workers, units: runs.length, tensorsAfter: { min: 0, max: 0 } });
+      const parts = Object.values(farm!.breakdown);
+      expect(parts.every((x) => x >= 0)).toBe(true);
+      expect(parts.reduce((x, y) => x + y, 0)).toBeCloseTo(farm!.overheadSeconds, 6);
+      expect(readFileSync(join(out, 'report.md'), 'utf8')).toMatch(new RegExp(`Farm: ${runs.length} units computed on ${workers} worker`));
+    }
   });
 
   it('retries a unit whose worker thread dies and loses nothing', async () => {

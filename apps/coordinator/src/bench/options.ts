@@ -25,7 +25,12 @@ export interface BenchOptions {
   experiment: string;
   preset: string;
   sweepSeeds: number;
+  farmExperiment: string;
+  farmPreset: string;
+  farmSeeds: number;
   farmWorkers: number;
+  /** Backends of the per-backend memory sweeps. */
+  memoryBackends: string[];
   sweepBackend: string;
   dataDir: string | undefined;
   python: string;
@@ -57,9 +62,13 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     .option('--fgsm-batch <n>', 'FGSM batch (evaluation units use 500)', positiveInt('--fgsm-batch'), 500)
     .option('--sgemm-size <n>', 'n of the n×n SGEMM peak (0 = skip)', nonNegativeInt('--sgemm-size'))
     .option('--sgemm-reps <n>', 'timed SGEMM repetitions', positiveInt('--sgemm-reps'))
-    .option('--experiment <id>', 'experiment of the sweeps', 'fgsm-baseline')
-    .option('--preset <name>', 'preset of the sweeps', 'smoke')
-    .option('--sweep-seeds <n>', 'seeds per sweep (runs 1..n)', positiveInt('--sweep-seeds'), 4)
+    .option('--experiment <id>', 'experiment of the threads and memory sweeps', 'fgsm-baseline')
+    .option('--preset <name>', 'preset of the threads and memory sweeps', 'smoke')
+    .option('--sweep-seeds <n>', 'seeds of the threads and memory sweeps (runs 1..n)', positiveInt('--sweep-seeds'), 4)
+    .option('--farm-experiment <id>', 'experiment of the farm comparison (real epochs)', 'logistic-3v7')
+    .option('--farm-preset <name>', 'preset of the farm comparison', 'cpu')
+    .option('--farm-seeds <n>', 'seeds of the farm comparison (runs 1..n)', positiveInt('--farm-seeds'), 16)
+    .option('--memory-backends <list>', 'backends of the memory sweeps (the threads workload on the farm)', 'tensorflow,wasm')
     .option('--farm-workers <n>', 'N of the farm comparison', positiveInt('--farm-workers'), Math.max(2, cores))
     .option('--sweep-backend <name>', 'backend of the sweeps', 'tensorflow')
     .option('--data-dir <dir>', 'dataset directory passed to the sweeps (else $MNIST_DIR / the cache)')
@@ -99,7 +108,11 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     experiment: o.experiment,
     preset: o.preset,
     sweepSeeds: o.sweepSeeds,
+    farmExperiment: o.farmExperiment,
+    farmPreset: o.farmPreset,
+    farmSeeds: o.farmSeeds,
     farmWorkers: o.farmWorkers,
+    memoryBackends: String(o.memoryBackends).split(',').map((b) => b.trim()).filter(Boolean),
     sweepBackend: o.sweepBackend,
     dataDir: o.dataDir,
     python: o.python,

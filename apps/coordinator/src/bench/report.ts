@@ -1,5 +1,6 @@
 import type { ChildResult } from './measure.js';
-import type { FarmSection, ThreadsSection } from './sweeps.js';
+import type { FarmProfile } from '../farm-profile.js';
+import type { FarmSection, MemoryRow, ThreadsSection } from './sweeps.js';
 
 export interface BackendEntry {
   /** Headline numbers: the run with the most TF threads (all cores by default). */
@@ -45,6 +46,7 @@ export interface BenchReport {
   peer_reason: string | null;
   threads: ThreadsSection | { skipped: string };
   farm: FarmSection | { skipped: string };
+  memory: MemoryRow[] | { skipped: string };
   generatedAt: string;
 }
 
@@ -164,20 +166,56 @@ export function renderMarkdown(r: BenchReport): string {
 
   lines.push('## Farm', '');
   if ('skipped' in r.farm) lines.push(`Skipped: ${r.farm.skipped}.`, '');
-  else {
-    const f = r.farm;
-    lines.push('| run | workers × TF threads | sweep wall s | Σ unit compute s | overhead | peak RSS MB | complete |', '|---|---|---:|---:|---:|---:|---|');
-    const row = (name: string, x: FarmSection['single'], o: number | null) => lines.push(`| ${name} | ${x.workers} × ${x.tfThreads} | ${num(x.sweepSeconds, 1)} | ${num(x.computeSeconds, 1)} | ${pct(o)} | ${num(x.peakRssMB)} | ${x.complete ? 'yes' : 'NO'} |`);
-    row('1 worker (default threads)', f.single, f.overhead.single);
-    row(`${f.workers} workers (default threads)`, f.farm, f.overhead.farm);
-    if (f.singleFixedThreads) row('1 worker, 1 thread', f.singleFixedThreads, f.overhead.singleFixedThreads);
-    lines.push(
-      '',
-      `Speed-up ${ratio(f.speedup)}, efficiency ${pct(f.efficiency)} (default threads)` +
-        (f.speedupFixedThreads !== null ? `; with 1 TF thread per worker throughout: speed-up ${ratio(f.speedupFixedThreads)}, efficiency ${pct(f.efficiencyFixedThreads)}` : '') +
-        `. Overhead = (sweep wall − Σ compute ÷ workers) ÷ sweep wall. Tensors flat: ${f.tensorsFlat ? 'yes (every unit completed; the unit runner throws on a leak)' : 'NO'}.`,
-      '',
-    );
-  }
+  else lines.push(...farmLines(r.farm));
+
+  lines.push('## Memory and tensors per backend', '');
+  if ('skipped' in r.memory) lines.push(`Skipped: ${r.memory.skipped}.`, '');
+  else lines.push(...memoryLines(r.memory));
   return lines.join('\n');
+}
+
+function profileCells(p: FarmProfile | null): string {
+  if (!p) return '– | – | – | – | –';
+  const b = p.breakdown;
+  return [b.dataLoad, b.workerStart, b.handoff, b.coordinator, b.tail].map((x) => num(x, 2)).join(' | ');
+}
+
+function farmLines(f: FarmSection): string[] {
+  const s = f.sweep;
+  const lines = [
+    `${s.seeds.length} seeds of \`--experiment ${s.experiment} --preset ${s.preset}\` (real epochs), backend ${s.backend}, fresh \`--out\` each. ` +
+      'Runs/h = seeds ÷ sweep wall. Overhead = (sweep wall − Σ unit compute ÷ workers) ÷ sweep wall, split by the sweep’s own profile (report.json `farm`, seconds per worker).',
+    '',
+    '| configuration | sweep wall s | Σ compute s | runs/h | overhead | data load | worker start | hand-offs | coordinator | tail | peak RSS MB | complete |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  ];
+  for (const row of [...f.singles, f.farm]) {
+    const x = row.run;
+    lines.push(`| ${row.label} | ${num(x.sweepSeconds, 1)} | ${num(x.computeSeconds, 1)} | ${num(row.runsPerHour)} | ${pct(row.overhead)} | ${profileCells(x.profile)} | ${num(x.peakRssMB)} | ${x.complete ? 'yes' : 'NO'} |`);
+  }
+  const target = (ok: boolean) => (ok ? 'met' : '**not met**');
+  lines.push(
+    '',
+    `- Throughput: the ${f.workers}-worker farm does ${num(f.farm.runsPerHour)} runs/h, ${pct(f.throughputRatio)} of the best single process (${f.best.label}, ${num(f.best.runsPerHour)} runs/h); target ≥ 90%: ${target(f.throughputRatio >= 0.9)}.`,
+    `- Farm overhead: ${pct(f.farm.overhead)} of the sweep; target < 5%: ${target(f.farm.overhead !== null && f.farm.overhead < 0.05)}.`,
+    `- Speed-up over a 1-worker farm: ${f.speedup === null ? '–' : ratio(f.speedup)}, efficiency ${pct(f.efficiency)}.`,
+    `- Memory: one more worker costs ${f.rssPerExtraWorkerMB === null ? '–' : `${num(f.rssPerExtraWorkerMB)} MB`} of peak RSS (the dataset is shared, not copied per worker).`,
+    `- Tensors alive after each unit, over every sweep above: ${f.tensorsAfter ? `${f.tensorsAfter.min}–${f.tensorsAfter.max} (${f.tensorsAfter.min === f.tensorsAfter.max ? 'flat' : '**not flat**'})` : '–'}.`,
+    '',
+  );
+  return lines;
+}
+
+function memoryLines(rows: MemoryRow[]): string[] {
+  const lines = ['The threads section’s workload on the farm, once per backend. Heap and tensors are each worker’s own after each unit; RSS is the whole process (workers are threads of it).', '', '| backend | workers | sweep wall s | peak RSS MB | peak worker heap MB | tensors after each unit | complete |', '|---|---:|---:|---:|---:|---|---|'];
+  for (const { backend, run, error } of rows) {
+    if (!run) {
+      lines.push(`| ${backend} | – | – | – | – | – | failed: ${error} |`);
+      continue;
+    }
+    const t = run.profile?.tensorsAfter;
+    lines.push(`| ${run.backend} | ${run.workers} | ${num(run.sweepSeconds, 1)} | ${num(run.peakRssMB)} | ${num(run.profile?.peakHeapUsedMB ?? null)} | ${t ? `${t.min}–${t.max} (${t.min === t.max ? 'flat' : 'NOT flat'})` : '–'} | ${run.complete ? 'yes' : 'NO'} |`);
+  }
+  lines.push('');
+  return lines;
 }

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FarmProfile } from '../farm-profile.js';
 
 /**
  * Whole sweeps through the real CLI (`node dist/apps/coordinator/main.mjs …`), each in a fresh
@@ -17,7 +18,11 @@ export interface SweepSpec {
   dataDir?: string;
 }
 
+/** piscina: the farm's worker threads; inline: the same units one at a time on the coordinator's thread. */
+export type SweepExecutor = 'piscina' | 'inline';
+
 export interface SweepRun {
+  executor: SweepExecutor;
   workers: number;
   tfThreads: number;
   /** report.json wallSeconds: the sweep from data loading to the written report. */
@@ -30,16 +35,21 @@ export interface SweepRun {
   /** Σ computeSeconds of the units in report.json. */
   computeSeconds: number;
   peakRssMB: number | null;
+  /** The sweep's own profile of where its time went (report.json `farm`). */
+  profile: FarmProfile | null;
   failures: string[];
 }
 
-export async function runSweepOnce(spec: SweepSpec, workers: number, tfThreads: number, mainPath: string, probePath: string, log: (line: string) => void): Promise<SweepRun> {
+export async function runSweepOnce(spec: SweepSpec, workers: number, tfThreads: number, mainPath: string, probePath: string, log: (line: string) => void, executor: SweepExecutor = 'piscina'): Promise<SweepRun> {
+  if (executor === 'inline' && workers !== 1) throw new Error('an inline sweep has one worker: the coordinator itself');
   const out = await mkdtemp(join(tmpdir(), 'advx-bench-sweep-'));
   const rssFile = join(out, 'rss.json');
-  const args = ['--import', probePath, mainPath, '--experiment', spec.experiment, '--preset', spec.preset, '--seeds', spec.seeds.join(','), '--workers', String(workers), '--backend', spec.backend, '--out', join(out, 'sweep'), '--retries', '0'];
+  const args = ['--import', probePath, mainPath, '--experiment', spec.experiment, '--preset', spec.preset, '--seeds', spec.seeds.join(','), '--backend', spec.backend, '--out', join(out, 'sweep'), '--retries', '0'];
+  args.push(...(executor === 'inline' ? ['--executor', 'inline'] : ['--workers', String(workers)]));
   if (spec.dataDir) args.push('--data-dir', spec.dataDir);
   const env = { ...process.env, TF_NUM_INTRAOP_THREADS: String(tfThreads), TF_NUM_INTEROP_THREADS: '1', OMP_NUM_THREADS: String(tfThreads), ADVX_BENCH_RSS_FILE: rssFile, TF_CPP_MIN_LOG_LEVEL: '2' };
-  log(`sweep: ${spec.experiment}/${spec.preset} × ${spec.seeds.length} seeds on ${workers} worker(s) × ${tfThreads} TF thread(s) …`);
+  const where = executor === 'inline' ? 'one process, no workers (inline)' : `${workers} worker(s)`;
+  log(`sweep: ${spec.experiment}/${spec.preset} × ${spec.seeds.length} seeds on ${where} × ${tfThreads} TF thread(s), backend ${spec.backend} …`);
   const started = performance.now();
   let hwmKB = 0;
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -69,6 +79,7 @@ export async function runSweepOnce(spec: SweepSpec, workers: number, tfThreads: 
       backend: string;
       runs: { computeSeconds: number | null; status: string }[];
       failures: { role: string; error: string }[];
+      farm: FarmProfile | null;
     };
     if (report.runs.some((r) => r.status === 'cached')) throw new Error('a bench sweep used cached units');
     let peakRssMB = hwmKB ? hwmKB / 1024 : null;
@@ -77,6 +88,7 @@ export async function runSweepOnce(spec: SweepSpec, workers: number, tfThreads: 
       peakRssMB = Math.max(probe.maxRSSkB, probe.vmHWMkB ?? 0) / 1024;
     }
     const run: SweepRun = {
+      executor,
       workers,
       tfThreads,
       sweepSeconds: report.wallSeconds,
@@ -86,9 +98,10 @@ export async function runSweepOnce(spec: SweepSpec, workers: number, tfThreads: 
       backend: report.backend,
       computeSeconds: report.runs.reduce((s, r) => s + (r.computeSeconds ?? 0), 0),
       peakRssMB,
+      profile: report.farm ?? null,
       failures: report.failures.map((f) => `${f.role}: ${f.error}`),
     };
-    log(`sweep: ${workers}×${tfThreads}: ${run.sweepSeconds.toFixed(1)} s sweep (${processSeconds.toFixed(1)} s process), ${run.units} units ${run.complete ? 'complete' : 'INCOMPLETE'}, Σcompute ${run.computeSeconds.toFixed(1)} s, peak RSS ${peakRssMB?.toFixed(0) ?? '?'} MB`);
+    log(`sweep: ${executor} ${workers}×${tfThreads}: ${run.sweepSeconds.toFixed(1)} s sweep (${processSeconds.toFixed(1)} s process), ${run.units} units ${run.complete ? 'complete' : 'INCOMPLETE'}, Σcompute ${run.computeSeconds.toFixed(1)} s, peak RSS ${peakRssMB?.toFixed(0) ?? '?'} MB`);
     return run;
   } finally {
     await rm(out, { recursive: true, force: true });
@@ -105,23 +118,39 @@ export interface ThreadsSection {
   defaultIsFaster: boolean;
 }
 
+/** One configuration of the farm comparison, with its derived numbers. */
+export interface FarmRow {
+  label: string;
+  run: SweepRun;
+  /** Seeds (runs of the experiment) per hour of sweep wall time. */
+  runsPerHour: number;
+  /** (sweep wall − Σ unit compute ÷ workers) ÷ sweep wall, from the sweep's own profile. */
+  overhead: number | null;
+}
+
 export interface FarmSection {
   sweep: SweepSpec;
   workers: number;
-  /** 1 worker at the default thread count (all cores) and N workers at cores ÷ N: what users get. */
-  single: SweepRun;
-  farm: SweepRun;
-  speedup: number;
-  efficiency: number;
-  /** Same threads per worker (1) for 1 and N workers: scaling of the farm alone. */
-  singleFixedThreads: SweepRun | null;
-  speedupFixedThreads: number | null;
-  efficiencyFixedThreads: number | null;
-  /** (sweep wall − Σ unit computeSeconds ÷ workers) ÷ sweep wall, for each run. */
-  overhead: { single: number; farm: number; singleFixedThreads: number | null };
-  peakRssMB: { single: number | null; farm: number | null };
-  /** The unit runner throws on a leaked tensor, so complete sweeps mean flat tensor counts. */
-  tensorsFlat: boolean;
+  /** Single-process baselines: inline at each thread setting, and a 1-worker farm. */
+  singles: FarmRow[];
+  farm: FarmRow;
+  best: FarmRow;
+  /** farm runs/hour ÷ best single-process runs/hour (target ≥ 0.9). */
+  throughputRatio: number;
+  /** 1-worker farm wall ÷ N-worker farm wall, and that ÷ N. */
+  speedup: number | null;
+  efficiency: number | null;
+  /** (peak RSS with N workers − with 1) ÷ (N − 1): what one more worker costs. */
+  rssPerExtraWorkerMB: number | null;
+  /** Tensors alive after every unit of every sweep, lowest and highest: equal = flat. */
+  tensorsAfter: { min: number; max: number } | null;
+}
+
+/** Peak RSS, worker heap and tensors per backend on a short farm sweep. */
+export interface MemoryRow {
+  backend: string;
+  run: SweepRun | null;
+  error: string | null;
 }
 
 export const overheadFraction = (r: SweepRun) => (r.sweepSeconds - r.computeSeconds / r.workers) / r.sweepSeconds;
