@@ -178,7 +178,7 @@ async function runSweeps(o: BenchOptions): Promise<{ threads: ThreadsSection | S
   };
 
   const farm = await farmSection(o, mainPath, probePath, cores);
-  // The tensorflow row of the memory section is the threads section's farm run: reuse it.
+  // On the threads section's backend and worker count, the memory row reuses the threads section's run.
   const memory = await memorySection(o, (backend) => (backend === spec.backend ? sweep(o.farmWorkers, threadsPerWorker(o.farmWorkers)) : runSweepOnce({ ...spec, backend }, o.farmWorkers, threadsPerWorker(o.farmWorkers), mainPath, probePath, log)));
   log(`threads: faster ${threads.faster}; project default ${threads.projectDefault} (${threads.defaultIsFaster ? 'agrees' : 'DISAGREES'})`);
   return { threads, farm, memory };

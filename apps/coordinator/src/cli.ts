@@ -98,6 +98,7 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   if (o.executor === 'bullmq' && o.redis === undefined) throw new UsageError('--redis <url> is required with --executor bullmq');
   if (o.executor !== 'bullmq' && o.redis !== undefined) throw new UsageError('--redis only applies with --executor bullmq');
   if (o.executor === 'inline' && command.getOptionValueSource('workers') === 'cli' && o.workers !== 1) throw new UsageError('--workers does not apply to --executor inline, which runs one unit at a time in its own thread');
+  if (o.executor === 'inline' && o.unitTimeout !== undefined) throw new UsageError('--unit-timeout does not apply to --executor inline: a unit on the coordinator\'s own thread cannot be stopped');
   const seeds: number[] = o.seeds ?? Array.from({ length: o.numSeeds }, (_, i) => i + 1);
   return {
     experiment: o.experiment,

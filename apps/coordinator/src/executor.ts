@@ -1,10 +1,7 @@
 import { availableParallelism } from 'node:os';
-import { BroadcastChannel } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
-import { isBackendName, selectBackend } from '@advx/models';
 import { decode, encode } from './codec.js';
-import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
 import type { SharedDataset } from './shared-data.js';
 import type { Unit, UnitOutput } from './units.js';
 import type { WorkerData, WorkerTask } from './worker.js';
@@ -79,46 +76,9 @@ export class PiscinaExecutor implements Executor {
 
   async close(): Promise<void> {
     // A sweep that computed nothing (all cached) ends while its workers may still be loading
-    // TensorFlow: one task per worker waits for each to be done (see worker.ts `loaded`).
+    // TensorFlow: one task per worker waits for each to be done (see worker.ts `loaded`). The
+    // workers are idle here, so each of these tasks goes to a different one.
     await Promise.allSettled(Array.from({ length: this.workers }, () => this.pool.run(null, { name: 'loaded' })));
     await this.pool.destroy();
-  }
-}
-
-/**
- * Runs units one at a time on the coordinator's own thread: no workers, no messages. The bench's
- * single-process baseline for the farm, and a way to profile or debug a unit. A unit over its time
- * limit cannot be stopped here; its result is dropped when it ends.
- */
-export class InlineExecutor implements Executor {
-  private readonly context: Promise<WorkerContext>;
-  private queue: Promise<unknown> = Promise.resolve();
-
-  constructor(options: Omit<PiscinaExecutorOptions, 'workers'>) {
-    setTensorFlowThreads(availableParallelism());
-    const channel = new BroadcastChannel(options.progressChannel);
-    channel.unref();
-    this.context = (async () => {
-      const requested = options.backend;
-      if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
-      const info = await selectBackend(requested);
-      return { backend: info.name, datasets: await options.datasets, runsDir: options.runsDir, progress: (event: ProgressEvent) => channel.postMessage(event) };
-    })();
-    this.context.catch(() => {}); // surfaces in run(); a data error is the sweep's to report
-  }
-
-  run(unit: Unit, signal?: AbortSignal): Promise<UnitOutput> {
-    const result = this.queue.then(async () => {
-      signal?.throwIfAborted();
-      const output = await runUnit(await this.context, unit);
-      signal?.throwIfAborted();
-      return output;
-    });
-    this.queue = result.catch(() => {});
-    return result;
-  }
-
-  async close(): Promise<void> {
-    await this.queue;
   }
 }

@@ -5,8 +5,9 @@ import type { RunInfo } from './units.js';
  * Where a sweep's wall time went, from the run info of the units it computed. Each of `workers`
  * workers is either computing a unit or not; the farm's overhead is the time they are not,
  * averaged over workers: wall − Σ compute ÷ workers. It splits exactly into
- * - dataLoad: the coordinator reading and decoding the datasets before any worker exists;
- * - workerStart: from then to a worker's first unit (loading TensorFlow, the first hand-off);
+ * - dataLoad: the coordinator reading and decoding the datasets (workers load TensorFlow meanwhile);
+ * - workerStart: from then to a worker's first unit (planning, reading the cache, whatever is left
+ *   of loading TensorFlow, the first hand-off);
  * - handoff: unit and result messages between coordinator and worker (dispatch → start, finish → received);
  * - coordinator: from a result's arrival to the worker's next dispatch (writing the result,
  *   scheduling, and waiting for dependencies when no unit is ready);
@@ -31,22 +32,24 @@ export interface FarmProfile {
   peakRssMB: number | null;
 }
 
-type Timed = Required<RunInfo>;
+type TimedRun = Required<RunInfo>;
 
 /**
  * `startedAt`/`dataReadyAt` are epoch ms on the coordinator. `workers` is the pool size, or null
- * (BullMQ) to count the distinct workers that ran units.
+ * (BullMQ) to count the distinct workers that ran units. Time lost to failed attempts shows as
+ * coordinator time; a thread respawned after a crash counts as a worker of its own, so then the
+ * breakdown (not the overhead) over-counts.
  */
 export function farmProfile(statuses: Iterable<UnitStatus>, startedAt: number, dataReadyAt: number, workers: number | null): FarmProfile | null {
-  const runs: Timed[] = [];
+  const runs: TimedRun[] = [];
   for (const s of statuses) {
     const run = s.state === 'done' ? s.result?.run : undefined;
-    if (run && run.dispatchedAt !== undefined && run.receivedAt !== undefined) runs.push(run as Timed);
+    if (run && run.dispatchedAt !== undefined && run.receivedAt !== undefined) runs.push(run as TimedRun);
   }
   if (runs.length === 0) return null;
-  const byWorker = new Map<string, Timed[]>();
+  const byWorker = new Map<string, TimedRun[]>();
   for (const run of runs) byWorker.set(run.worker, [...(byWorker.get(run.worker) ?? []), run]);
-  const count = Math.max(workers ?? 0, byWorker.size);
+  const count = workers ?? byWorker.size;
   const endedAt = Math.max(...runs.map((r) => r.receivedAt));
   const wall = endedAt - startedAt;
   const dataLoad = Math.max(0, dataReadyAt - startedAt);
@@ -70,7 +73,7 @@ export function farmProfile(statuses: Iterable<UnitStatus>, startedAt: number, d
     sum.tail += Math.max(0, endedAt - list[list.length - 1].finishedAt);
   }
   // Workers of the pool that never ran a unit idled the whole sweep.
-  const idle = count - byWorker.size;
+  const idle = Math.max(0, count - byWorker.size);
   sum.dataLoad += idle * dataLoad;
   sum.tail += idle * (wall - dataLoad);
   const seconds = (ms: number) => ms / 1000 / count;

@@ -13,7 +13,7 @@ export function unitKey(config: UnitConfig): string {
   // Which craft unit an evaluation reads its examples from is how it works, not what it computes:
   // the numbers are the same as crafting them itself (a mechanics test checks this), so the same
   // evaluation planned by two experiments, shared in one and not in the other, is one unit.
-  const hashed = config.kind === 'evaluate' ? { ...config, crafted: undefined } : config;
+  const hashed = config.kind === 'evaluate' ? { ...config, craftUnit: undefined } : config;
   const canonical = stringify({ v: UNIT_CODE_VERSION, ...hashed }) ?? '';
   return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
 }
@@ -121,25 +121,25 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
           for (const eps of curve.epsilons) evaluate(curveRole(curve.id, model, attack, eps), model, model, curveAttack(attack, eps, curve.steps), 'test');
     }
 
-    const sharing = new Map<string, number>();
+    const evaluationsPerCraft = new Map<string, number>();
     const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split }) ?? '' : null);
     for (const e of evaluations) {
       const id = craftId(e);
-      if (id) sharing.set(id, (sharing.get(id) ?? 0) + 1);
+      if (id) evaluationsPerCraft.set(id, (evaluationsPerCraft.get(id) ?? 0) + 1);
     }
     const crafts = new Map<string, string>();
     for (const e of evaluations) {
       const id = craftId(e);
-      let crafted: string | undefined;
-      if (id && e.attack && sharing.get(id)! > 1) {
-        crafted = crafts.get(id);
-        if (!crafted) {
-          crafted = add(craftRole(e.sourceRef, e.attack, e.split), seed, { kind: 'craft', dataset, source: e.source, attack: e.attack, split: e.split, seed }, e.source);
-          crafts.set(id, crafted);
+      let craftUnit: string | undefined;
+      if (id && e.attack && evaluationsPerCraft.get(id)! > 1) {
+        craftUnit = crafts.get(id);
+        if (!craftUnit) {
+          craftUnit = add(craftRole(e.sourceRef, e.attack, e.split), seed, { kind: 'craft', dataset, source: e.source, attack: e.attack, split: e.split, seed }, e.source);
+          crafts.set(id, craftUnit);
         }
       }
-      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, attack: e.attack, split: e.split, seed, ...(crafted ? { crafted } : {}) };
-      add(e.role, seed, config, crafted ? [crafted, ...e.target] : [...new Set([...e.source, ...e.target])]);
+      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
+      add(e.role, seed, config, craftUnit ? [craftUnit, ...e.target] : [...new Set([...e.source, ...e.target])]);
     }
     for (const [role, analysis] of Object.entries(experiment.analyses ?? {})) {
       const model = resolve(analysis.model, `analysis "${role}"`);

@@ -28,6 +28,8 @@ export interface ScheduleOptions {
    * runs and an interrupted sweep has as many complete seeds as possible.
    */
   maxInFlight?: number;
+  /** Called once, after the cache is read, with the units the sweep will report (before any onUpdate). */
+  onStart?: (units: Unit[]) => void;
   /** `settled`: the unit's state is final for this sweep (not running, not queued for a retry). */
   onUpdate?: (status: UnitStatus, counts: Record<UnitState | 'running' | 'pending', number>, settled: boolean) => void;
 }
@@ -55,6 +57,16 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     statuses.set(unit.key, { unit, state: cached ? 'cached' : 'skipped', result: cached, resultPath: cached ? store.resultPath(unit.key) : null, attempts: 0, error: null });
     if (!cached) waiting.add(unit.key);
   }
+  // A craft unit only feeds the evaluations that read it: when they are all cached, it is not run
+  // (nor reported).
+  const neededCrafts = new Set([...waiting].flatMap((key) => statuses.get(key)!.unit.dependsOn));
+  for (const key of [...waiting]) {
+    if (statuses.get(key)!.unit.config.kind === 'craft' && !neededCrafts.has(key)) {
+      waiting.delete(key);
+      statuses.delete(key);
+    }
+  }
+  options.onStart?.([...statuses.values()].map((s) => s.unit));
   for (const status of statuses.values()) if (status.state === 'cached') update(status);
 
   const succeeded = (key: string) => ['cached', 'done'].includes(statuses.get(key)?.state ?? '');

@@ -7,14 +7,15 @@ import type { SweepOptions } from './cli.js';
 import { EXPERIMENTS, type ExperimentSpec } from './experiments/index.js';
 import { BullMQExecutor } from './bullmq/executor.js';
 import { redactRedisUrl } from './bullmq/shared.js';
-import { InlineExecutor, PiscinaExecutor, type Executor } from './executor.js';
+import { PiscinaExecutor, type Executor } from './executor.js';
+import { InlineExecutor } from './inline-executor.js';
 import { createLogger } from './log.js';
 import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
 import { farmProfile } from './farm-profile.js';
 import { buildReport, farmLine, renderMarkdown, type Report } from './report.js';
 import { writeFiguresAndHtml } from './report-figures.js';
-import { runUnits } from './scheduler.js';
+import { runUnits, type UnitStatus } from './scheduler.js';
 import { shareSplits, type SharedDataset } from './shared-data.js';
 import { RunStore, writeFileAtomic } from './store.js';
 import type { ProgressEvent } from './handlers/index.js';
@@ -83,43 +84,36 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   let shareDatasets!: (datasets: Record<string, SharedDataset>) => void;
   let failDatasets!: (error: unknown) => void;
   const sharedDatasets = new Promise<Record<string, SharedDataset>>((done, fail) => ((shareDatasets = done), (failDatasets = fail)));
-  const settings = { backend: options.backend, datasets: sharedDatasets, runsDir: store.runsDir, progressChannel };
+  sharedDatasets.catch(() => {}); // the sweep reports a data error itself
+  const embeddedExecutorOptions = { backend: options.backend, datasets: sharedDatasets, runsDir: store.runsDir, progressChannel };
   let executor: Executor | null =
-    options.executor === 'inline' ? new InlineExecutor(settings) : options.executor === 'piscina' ? new PiscinaExecutor({ ...settings, workers: options.workers }) : null;
-
+    options.executor === 'piscina'
+      ? new PiscinaExecutor({ ...embeddedExecutorOptions, workers: options.workers })
+      : options.executor === 'inline'
+        ? new InlineExecutor(embeddedExecutorOptions)
+        : null;
+  const workers = options.executor === 'bullmq' ? undefined : options.executor === 'inline' ? 1 : options.workers;
+  const channel = new BroadcastChannel(progressChannel);
+  let progress = null as SweepProgress | null; // made once the scheduler knows which units it runs
   let data: SweepData;
+  let plans: Plan[];
+  let dataReadyAt: number;
+  let statuses: Map<string, UnitStatus>;
   try {
     data = await loadSweepData(selected, options, logger);
-  } catch (error) {
-    failDatasets(error);
-    await executor?.close();
-    throw error;
-  }
-  const { splits, validationSizes, skipped, experiments } = data;
-
-  const dataReadyAt = performance.timeOrigin + performance.now();
-  const plans: Plan[] = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
-  const units = plans.flatMap((p) => p.units);
-  const seen = new Set<string>();
-  // The scheduler runs the same key once, as the first unit that asks for it.
-  const distinctUnits = units.filter((u) => !seen.has(u.key) && !!seen.add(u.key));
-  const distinct = distinctUnits.length;
-  const channel = new BroadcastChannel(progressChannel);
-  const workers = options.executor === 'bullmq' ? undefined : options.executor === 'inline' ? 1 : options.workers;
-  const progress = new SweepProgress(distinctUnits, logger, workers);
-  channel.onmessage = (message) => progress.onEpoch((message as { data: ProgressEvent }).data);
-
-  const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? 'this thread (inline)' : `${options.workers} workers`;
-  logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${distinct} units on ${where} (backend ${options.backend})`);
-  if (options.executor === 'bullmq') {
-    // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
-    const datasets = Object.fromEntries([...splits].map(([name, s]) => [name, { validationSize: validationSizes.get(name)!, checksum: s.checksum }]));
-    executor = new BullMQExecutor({ redisUrl: options.redis!, backend: options.backend, runsDir: store.runsDir, datasets, progressChannel, logger });
-  } else {
-    shareDatasets(Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)])));
-  }
-  let statuses;
-  try {
+    dataReadyAt = performance.timeOrigin + performance.now();
+    const { splits, validationSizes, experiments } = data;
+    plans = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
+    const units = plans.flatMap((p) => p.units);
+    const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? 'this thread (inline)' : `${options.workers} workers`;
+    logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${new Set(units.map((u) => u.key)).size} units on ${where} (backend ${options.backend})`);
+    if (options.executor === 'bullmq') {
+      // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
+      const datasets = Object.fromEntries([...splits].map(([name, s]) => [name, { validationSize: validationSizes.get(name)!, checksum: s.checksum }]));
+      executor = new BullMQExecutor({ redisUrl: options.redis!, backend: options.backend, runsDir: store.runsDir, datasets, progressChannel, logger });
+    } else {
+      shareDatasets(Object.fromEntries([...splits].map(([name, s]) => [name, shareSplits(s)])));
+    }
     statuses = await runUnits(units, {
       executor: executor!,
       store,
@@ -128,13 +122,22 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
       signal,
       // BullMQ workers pull from Redis at their own concurrency; the pool and the inline executor are sized here.
       maxInFlight: workers,
-      onUpdate: (status, counts, settled) => progress.onUnit(status, counts, settled),
+      onStart: (scheduled) => {
+        const sweepProgress = new SweepProgress(scheduled, logger, workers);
+        progress = sweepProgress;
+        channel.onmessage = (message) => sweepProgress.onEpoch((message as { data: ProgressEvent }).data);
+      },
+      onUpdate: (status, counts, settled) => progress!.onUnit(status, counts, settled),
     });
+  } catch (error) {
+    failDatasets(error); // no-op once shared; otherwise lets the workers stop waiting for data
+    throw error;
   } finally {
-    progress.stop();
+    progress?.stop();
     channel.close();
-    await executor!.close();
+    await executor?.close();
   }
+  const { splits, skipped } = data;
 
   const datasetLabel = [...splits.keys()].join('+');
   const report = buildReport(options.experiment, plans, skipped, statuses, (performance.now() - started) / 1000, signal?.aborted ?? false, options.preset, options.seeds, datasetLabel);

@@ -54,7 +54,7 @@ export interface EvaluateUnitConfig {
    * evaluations share them (a transfer-matrix row); absent when it crafts its own. Not part of the
    * unit's key: either way gives the same numbers.
    */
-  crafted?: string;
+  craftUnit?: string;
 }
 
 /** Adversarial examples of a split crafted once on a source model, for the evaluations that read them. */

@@ -9,7 +9,7 @@ import { EXPERIMENTS } from '../src/experiments/index.js';
 import { planExperiment } from '../src/plan.js';
 import type { Report } from '../src/report.js';
 import type { EvaluateUnitConfig, TrainUnitConfig, UnitResult } from '../src/units.js';
-import { craftedPath } from '../src/handlers/index.js';
+import { craftedPath } from '../src/unit-files.js';
 import { backendArgs, mnistDir, runCli, type CliRun } from './helpers.js';
 
 const backend = process.env.ADVX_TEST_BACKEND ?? 'auto';
@@ -79,7 +79,7 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     const cells = [...plan.roles].filter(([role]) => role.startsWith('matrix:transfer:')).map(([, bySeed]) => plan.units.find((u) => u.key === bySeed.get(1))!);
     expect(cells).toHaveLength(9);
     for (const cell of cells) expect(results.get(cell.key)?.metrics.adv_error, cell.role).toBeTypeOf('number');
-    const crafts = new Set(cells.map((c) => (c.config as EvaluateUnitConfig).crafted));
+    const crafts = new Set(cells.map((c) => (c.config as EvaluateUnitConfig).craftUnit));
     expect(crafts.size).toBe(3);
     for (const key of crafts) {
       const craft = results.get(key!)!;
@@ -87,7 +87,7 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
       expect(craft.metrics.count).toBe(results.get(cells[0].key)!.metrics.count);
       expect(existsSync(craftedPath(join(out, 'runs'), key!)), `${key} examples`).toBe(true);
       // Each cell's source error is the row's, as crafted once.
-      for (const cell of cells.filter((c) => (c.config as EvaluateUnitConfig).crafted === key)) expect(results.get(cell.key)!.metrics.source_adv_error).toBe(craft.metrics.source_adv_error);
+      for (const cell of cells.filter((c) => (c.config as EvaluateUnitConfig).craftUnit === key)) expect(results.get(cell.key)!.metrics.source_adv_error).toBe(craft.metrics.source_adv_error);
     }
   });
 

@@ -78,14 +78,14 @@ describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id,
             ? [config.epochsFrom]
             : []
           : config.kind === 'evaluate'
-            ? config.crafted
-              ? [config.crafted, ...config.target]
+            ? config.craftUnit
+              ? [config.craftUnit, ...config.target]
               : [...config.source, ...config.target]
             : config.kind === 'craft'
               ? config.source
               : config.model;
       expect(new Set(unit.dependsOn), unit.role).toEqual(new Set(reads));
-      for (const read of reads) expect(unitsByKey(plan).get(read)?.config.kind, `${unit.role} reads ${read}`).toBe(config.kind === 'evaluate' && read === config.crafted ? 'craft' : 'train');
+      for (const read of reads) expect(unitsByKey(plan).get(read)?.config.kind, `${unit.role} reads ${read}`).toBe(config.kind === 'evaluate' && read === config.craftUnit ? 'craft' : 'train');
     }
     for (const [role, bySeed] of plan.roles) expect([...bySeed.keys()].sort(), role).toEqual(SEEDS);
     // Every declared model, evaluation and analysis has a unit.
@@ -195,12 +195,12 @@ describe('the catalogue', () => {
     expect(trainKey('fgsm-baseline', 'maxout', 1)).not.toBe(trainKey('fgsm-baseline', 'maxout', 2));
 
     // Generically: two units with equal configs (whatever their experiment or role) have one key,
-    // and one key never stands for two different configs — apart from an evaluation's `crafted`,
+    // and one key never stands for two different configs — apart from an evaluation's `craftUnit`,
     // which says where its examples come from, not what it computes.
     const byConfig = new Map<string, Set<string>>();
     const byKey = new Map<string, Set<string>>();
     for (const unit of all.flatMap((p) => p.units)) {
-      const config = JSON.stringify(canonical({ ...unit.config, crafted: undefined }));
+      const config = JSON.stringify(canonical({ ...unit.config, craftUnit: undefined }));
       byConfig.set(config, (byConfig.get(config) ?? new Set()).add(unit.key));
       byKey.set(unit.key, (byKey.get(unit.key) ?? new Set()).add(config));
     }
@@ -326,7 +326,7 @@ describe('matrices and curves', () => {
     const [matrix] = plan.experiment.matrices!;
     for (const seed of plan.seeds) {
       for (const source of matrix.models) {
-        const crafts = new Set(matrix.models.map((target) => (unitAt(plan, matrixRole(matrix.id, source, target), seed).config as EvaluateUnitConfig).crafted));
+        const crafts = new Set(matrix.models.map((target) => (unitAt(plan, matrixRole(matrix.id, source, target), seed).config as EvaluateUnitConfig).craftUnit));
         expect(crafts.size, `row ${source}`).toBe(1);
         const craftKey = [...crafts][0]!;
         const craft = unitsByKey(plan).get(craftKey)!;
@@ -340,9 +340,9 @@ describe('matrices and curves', () => {
 
   it('keys an evaluation by what it computes, not by whether it reads a craft unit: shared and own crafting are one unit', () => {
     const shared = unitAt(planOf('adversarial-training'), 'maxout-fgsm', 1);
-    expect((shared.config as EvaluateUnitConfig).crafted).toBeDefined(); // shared with maxout→adv there
+    expect((shared.config as EvaluateUnitConfig).craftUnit).toBeDefined(); // shared with maxout→adv there
     const own = unitAt(planOf('fgsm-baseline'), 'maxout-fgsm', 1);
-    expect((own.config as EvaluateUnitConfig).crafted).toBeUndefined();
+    expect((own.config as EvaluateUnitConfig).craftUnit).toBeUndefined();
     expect(shared.key).toBe(own.key);
     expect(unitKey({ ...(own.config as EvaluateUnitConfig), attack: { kind: 'fgsm', eps: 0.1 } })).not.toBe(own.key);
   });
@@ -351,7 +351,7 @@ describe('matrices and curves', () => {
     const plan = planOf('fgsm-baseline');
     expect(plan.units.some((u) => u.config.kind === 'craft')).toBe(false);
     const config = unitAt(plan, 'maxout-fgsm', 1).config as EvaluateUnitConfig;
-    expect('crafted' in config).toBe(false);
+    expect('craftUnit' in config).toBe(false);
     // Each curve point is its own (model, attack, ε): nothing to share, nothing to store.
     expect(planOf('robustness-curve').units.some((u) => u.config.kind === 'craft')).toBe(false);
   });

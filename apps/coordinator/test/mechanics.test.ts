@@ -13,7 +13,8 @@ import { asAttackTarget, Classifier, Ensemble, loadModel, maxoutSpec, rbfSpec, s
 import { unitKey } from '../src/plan.js';
 import { shareSplits, viewSplit } from '../src/shared-data.js';
 import { RunStore } from '../src/store.js';
-import { craft, craftedPath, loadPredictor, modelDirectory, runUnit, unitData, type WorkerContext } from '../src/handlers/index.js';
+import { craft, loadPredictor, runUnit, unitData, type WorkerContext } from '../src/handlers/index.js';
+import { craftedPath, modelDirectory } from '../src/unit-files.js';
 import type { DatasetRef, EarlyStopping, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units.js';
 import type { LinearityArtifacts } from '../src/report-figures.js';
 import { mnistDir } from './helpers.js';
@@ -424,7 +425,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
         for (const targetKey of [models.maxout, models.softmax, models.rbf]) {
           const config = { kind: 'evaluate' as const, dataset: ref(), source: [models.maxout], target: [targetKey], attack, split: 'test' as const, seed: 1 };
           const own = await run(unit('own', config, [...new Set([models.maxout, targetKey])]));
-          const shared = await run(unit('shared', { ...config, crafted: craftUnit.key }, [craftUnit.key, targetKey]));
+          const shared = await run(unit('shared', { ...config, craftUnit: craftUnit.key }, [craftUnit.key, targetKey]));
           expect(shared.metrics, `${attack.kind} → ${targetKey}`).toEqual(own.metrics);
           expect(shared.metrics.source_adv_error).toBe(crafted.metrics.source_adv_error);
         }
@@ -436,7 +437,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
     it('an evaluation refuses crafted examples of another split size, naming the file', async () => {
       const craftUnit = unit('craft:softmax', { kind: 'craft', dataset: ref({ testCount: 100 }), source: [models.softmax], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1 }, [models.softmax]);
       await run(craftUnit);
-      const wrong = unit('wrong', { kind: 'evaluate', dataset: ref(), source: [models.softmax], target: [models.maxout], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1, crafted: craftUnit.key }, [craftUnit.key, models.maxout]);
+      const wrong = unit('wrong', { kind: 'evaluate', dataset: ref(), source: [models.softmax], target: [models.maxout], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1, craftUnit: craftUnit.key }, [craftUnit.key, models.maxout]);
       await expect(runUnit(context, wrong)).rejects.toThrow(/examples\.msgpack holds 100 examples of width 784; this unit's split has 600/);
     });
 

@@ -68,6 +68,27 @@ describe('runUnits', () => {
     for (const unit of plan.units) expect(await s.read(unit.key)).toMatchObject({ key: unit.key, role: unit.role });
   });
 
+  it('runs a craft unit only while an evaluation that reads it still has to run', async () => {
+    const plan = planExperiment(EXPERIMENTS['rbf-transfer'], 'smoke', [1], 'sum');
+    const crafts = plan.units.filter((u) => u.config.kind === 'craft');
+    expect(crafts.length).toBeGreaterThan(0);
+    const s = store();
+    const first = fakeExecutor();
+    await runUnits(plan.units, { executor: first, store: s, retries: 0 });
+    for (const craft of crafts) expect(first.ran).toContain(craft.role);
+
+    // Another store where everything but the craft units is finished: nothing reads them, so they are not run.
+    const other = store();
+    for (const unit of plan.units) if (unit.config.kind !== 'craft') await other.write((await s.read(unit.key))!);
+    const second = fakeExecutor();
+    let scheduled: Unit[] = [];
+    const statuses = await runUnits(plan.units, { executor: second, store: other, retries: 0, onStart: (units) => (scheduled = units) });
+    expect(second.ran).toEqual([]);
+    expect(crafts.some((c) => statuses.has(c.key))).toBe(false);
+    expect(scheduled.some((u) => u.config.kind === 'craft')).toBe(false);
+    expect([...statuses.values()].every((x) => x.state === 'cached')).toBe(true);
+  });
+
   it('resume rule: finished units on disk are not recomputed', async () => {
     const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
     const s = store();

@@ -152,5 +152,3 @@ export interface MemoryRow {
   run: SweepRun | null;
   error: string | null;
 }
-
-export const overheadFraction = (r: SweepRun) => (r.sweepSeconds - r.computeSeconds / r.workers) / r.sweepSeconds;

@@ -44,7 +44,8 @@ import type winston from 'winston';
 import type { Executor } from '../executor.js';
 import { RunStore } from '../store.js';
 import type { Unit, UnitOutput, UnitResult } from '../units.js';
-import { unitFiles, type ProgressEvent } from '../handlers/index.js';
+import type { ProgressEvent } from '../handlers/index.js';
+import { unitFiles } from '../unit-files.js';
 import { CANCEL_CHANNEL, downloadFiles, filesKey, type RedisConnection, packJob, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackOutput, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData } from './shared.js';
 
 export interface BullMQExecutorOptions {
@@ -144,7 +145,7 @@ export class BullMQExecutor implements Executor {
       if (!result) throw new Error(`unit ${unit.key}: its dependency ${dependency} has no result`);
       dependencyResults[dependency] = result;
       const files = unitFiles(this.options.runsDir, dependency, result.config.kind);
-      if (files && existsSync(files.complete) && !(await this.redis.exists(filesKey(dependency)))) await uploadFiles(this.redis, dependency, files.directory);
+      if (files && existsSync(files.marker) && !(await this.redis.exists(filesKey(dependency)))) await uploadFiles(this.redis, dependency, files.directory);
     }
     const dataset = this.options.datasets[unit.config.dataset.name];
     if (!dataset) throw new Error(`dataset ${unit.config.dataset.name} was not loaded for this sweep`);

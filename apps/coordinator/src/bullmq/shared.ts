@@ -2,6 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { decode, encode } from '../codec.js';
+import { isStagingFile } from '../unit-files.js';
 import type { Unit, UnitOutput, UnitResult } from '../units.js';
 
 /**
@@ -104,7 +105,7 @@ export const unpackOutput = (value: string): UnitOutput => decode<UnitOutput>(Bu
  */
 export async function uploadFiles(redis: Redis, unitKey: string, directory: string): Promise<void> {
   const files: Record<string, Uint8Array> = {};
-  for (const name of await readdir(directory)) files[name] = await readFile(join(directory, name));
+  for (const name of await readdir(directory)) if (!isStagingFile(name)) files[name] = await readFile(join(directory, name));
   await redis.set(filesKey(unitKey), Buffer.from(encode({ files })), 'EX', FILES_TTL_SECONDS);
 }
 

@@ -30,7 +30,8 @@ import { PiscinaExecutor } from '../executor.js';
 import { createLogger } from '../log.js';
 import { shareSplits, type SharedDataset } from '../shared-data.js';
 import { writeFileAtomic } from '../store.js';
-import { unitFiles, type ProgressEvent } from '../handlers/index.js';
+import type { ProgressEvent } from '../handlers/index.js';
+import { unitFiles } from '../unit-files.js';
 import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './shared.js';
 
 interface WorkerOptions {
@@ -160,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
       if (!result) throw new Error(`unit ${unit.key}: the job carries no result of its dependency ${dependency}`);
       await writeFileAtomic(join(o.runsDir, dependency, 'result.json'), JSON.stringify(result, null, 2));
       const files = unitFiles(o.runsDir, dependency, result.config.kind);
-      if (files && !existsSync(files.complete) && !(await downloadFiles(redis, dependency, files.directory))) {
+      if (files && !existsSync(files.marker) && !(await downloadFiles(redis, dependency, files.directory))) {
         throw new Error(`files of ${dependency} are neither in Redis nor in ${files.directory}`);
       }
     }

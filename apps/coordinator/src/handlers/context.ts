@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { filterClasses, type Dataset } from '@advx/data';
 import { Ensemble, loadModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
-import type { DatasetRef, Unit, UnitConfig, UnitOutput, UnitResult } from '../units.js';
+import { modelDirectory } from '../unit-files.js';
+import type { DatasetRef, Unit, UnitOutput, UnitResult } from '../units.js';
 
-/** What a worker thread holds for its whole life: the backend in use and the shared dataset. */
+/** What a unit runs with: the worker's backend, the sweep's shared datasets, the runs directory. */
 export interface WorkerContext {
   backend: string;
   datasets: Record<string, SharedDataset>;
@@ -21,26 +22,7 @@ export type ProgressEvent = { type: 'epoch'; key: string; role: string; seed: nu
 export type Handler = (context: WorkerContext, unit: Unit) => Promise<Pick<UnitOutput, 'metrics' | 'artifacts'>>;
 
 /** Evaluation batch: large enough to keep matMuls efficient, small enough for FGSM's gradient memory. */
-export const EVAL_BATCH = 500;
-
-/**
- * Files a unit leaves beside its result.json for the units that read it, by unit kind: a train
- * unit's model, a craft unit's adversarial examples. `complete` is the file whose presence means
- * the directory is whole. The BullMQ executor ships these directories between machines.
- */
-const UNIT_FILES: Partial<Record<UnitConfig['kind'], { directory: string; complete: string }>> = {
-  train: { directory: 'model', complete: 'model.json' },
-  craft: { directory: 'adversarial', complete: 'examples.msgpack' },
-};
-
-export function unitFiles(runsDir: string, key: string, kind: UnitConfig['kind']): { directory: string; complete: string } | null {
-  const files = UNIT_FILES[kind];
-  return files ? { directory: join(runsDir, key, files.directory), complete: join(runsDir, key, files.directory, files.complete) } : null;
-}
-
-export function modelDirectory(runsDir: string, trainKey: string): string {
-  return join(runsDir, trainKey, 'model');
-}
+const EVAL_BATCH = 500;
 
 export async function readResult(context: WorkerContext, key: string): Promise<UnitResult> {
   return JSON.parse(await readFile(join(context.runsDir, key, 'result.json'), 'utf8')) as UnitResult;
@@ -60,19 +42,47 @@ export function flatSize(data: Dataset): number {
   return data.shape[0] * data.shape[1] * data.shape[2];
 }
 
-/**
- * Calls `body` inside tf.tidy for each EVAL_BATCH-sized slice of `data`, as tensors that view the
- * shared dataset's memory; whatever `body` does not return is freed with the batch.
- */
-export function forEachBatch(data: Dataset, body: (x: tf.Tensor2D, labels: tf.Tensor1D, start: number, count: number) => void): void {
+/** Examples [start, start + count) of `data` as tensors that view the shared dataset's memory. */
+function batchTensors(data: Dataset, start: number, count: number): { x: tf.Tensor2D; labels: tf.Tensor1D } {
   const width = flatSize(data);
+  return {
+    x: tf.tensor2d(data.images.subarray(start * width, (start + count) * width), [count, width]),
+    labels: tf.tensor1d(data.labels.subarray(start, start + count), 'int32'),
+  };
+}
+
+/** Calls `body` inside tf.tidy for each EVAL_BATCH-sized slice of `data`; what it makes is freed with the batch. */
+export function forEachBatch(data: Dataset, body: (x: tf.Tensor2D, labels: tf.Tensor1D, start: number, count: number) => void): void {
   for (let start = 0; start < data.count; start += EVAL_BATCH) {
     const count = Math.min(EVAL_BATCH, data.count - start);
     tf.tidy(() => {
-      const x = tf.tensor2d(data.images.subarray(start * width, (start + count) * width), [count, width]);
-      const labels = tf.tensor1d(data.labels.subarray(start, start + count), 'int32');
+      const { x, labels } = batchTensors(data, start, count);
       body(x, labels, start, count);
     });
+  }
+}
+
+/**
+ * Like forEachBatch, for results that leave the device: the tensors `compute` returns for a batch
+ * are read back and handed to `collect`, then freed, before the next batch starts — so no more
+ * than one batch of results is held, however large the split.
+ */
+export async function collectBatches(
+  data: Dataset,
+  compute: (x: tf.Tensor2D, labels: tf.Tensor1D) => tf.Tensor[],
+  collect: (values: tf.TypedArray[], start: number) => void,
+): Promise<void> {
+  for (let start = 0; start < data.count; start += EVAL_BATCH) {
+    const count = Math.min(EVAL_BATCH, data.count - start);
+    const results = tf.tidy(() => {
+      const { x, labels } = batchTensors(data, start, count);
+      return compute(x, labels);
+    });
+    try {
+      collect(await Promise.all(results.map((t) => t.data())), start);
+    } finally {
+      tf.dispose(results);
+    }
   }
 }
 

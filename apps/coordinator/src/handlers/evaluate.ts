@@ -8,7 +8,8 @@ import { decode, encode } from '../codec.js';
 import type { AttackSpec } from '../experiments/types.js';
 import { writeFileAtomic } from '../store.js';
 import type { CraftUnitConfig, EvaluateUnitConfig, Metrics } from '../units.js';
-import { flatSize, forEachBatch, loadPredictor, unitData, unitFiles, type Handler, type WorkerContext } from './context.js';
+import { craftedPath } from '../unit-files.js';
+import { collectBatches, flatSize, forEachBatch, loadPredictor, unitData, type Handler, type WorkerContext } from './context.js';
 
 export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attack: AttackSpec, rng: Rng): tf.Tensor2D {
   switch (attack.kind) {
@@ -30,10 +31,6 @@ export interface CraftedExamples {
   width: number;
   images: Float32Array;
   sourcePredictions: Int32Array;
-}
-
-export function craftedPath(runsDir: string, craftKey: string): string {
-  return unitFiles(runsDir, craftKey, 'craft')!.complete;
 }
 
 /** msgpackr stores typed arrays as raw bytes; copy them into aligned arrays of the right type. */
@@ -58,26 +55,27 @@ export const runCraft: Handler = async (context, unit) => {
   const source = await loadPredictor(context, config.source);
   const rng = attackRng(config.seed);
   const sourceResult = new ClassificationAccumulator();
-  const batches: { start: number; adversarial: tf.Tensor2D; predictions: tf.Tensor1D }[] = [];
   try {
     const target = asAttackTarget(source.predictor);
-    forEachBatch(data, (x, labels, start) => {
-      const adversarial = craft(target, x, labels, config.attack, rng);
-      const scores = source.predictor.scores(adversarial);
-      const predictions = source.predictor.predict(scores);
-      sourceResult.add(predictions, labels, source.predictor.confidence(scores));
-      batches.push({ start, adversarial: tf.keep(adversarial), predictions: tf.keep(predictions) });
-    });
     const crafted: CraftedExamples = { count: data.count, width, images: new Float32Array(data.count * width), sourcePredictions: new Int32Array(data.count) };
-    for (const b of batches) {
-      crafted.images.set(await b.adversarial.data<'float32'>(), b.start * width);
-      crafted.sourcePredictions.set(await b.predictions.data<'int32'>(), b.start);
-    }
+    await collectBatches(
+      data,
+      (x, labels) => {
+        const adversarial = craft(target, x, labels, config.attack, rng);
+        const scores = source.predictor.scores(adversarial);
+        const predictions = source.predictor.predict(scores);
+        sourceResult.add(predictions, labels, source.predictor.confidence(scores));
+        return [adversarial, predictions];
+      },
+      ([adversarial, predictions], start) => {
+        crafted.images.set(adversarial, start * width);
+        crafted.sourcePredictions.set(predictions, start);
+      },
+    );
     await writeFileAtomic(craftedPath(context.runsDir, unit.key), encode(crafted));
     const s = await sourceResult.result();
     return { metrics: { count: s.count, source_adv_error: s.error, source_adv_confidence: s.confidence } };
   } finally {
-    for (const b of batches) tf.dispose([b.adversarial, b.predictions]);
     sourceResult.dispose();
     source.dispose();
   }
@@ -89,7 +87,7 @@ export const runEvaluate: Handler = async (context, unit) => {
   const width = flatSize(data);
   const sameModel = config.source.join() === config.target.join();
   // Examples crafted by a craft unit replace crafting here; the source model is then not needed.
-  const crafted = config.crafted ? await readCrafted(context, config.crafted, data.count, width) : null;
+  const crafted = config.craftUnit ? await readCrafted(context, config.craftUnit, data.count, width) : null;
   const source = config.attack && !crafted ? await loadPredictor(context, config.source) : null;
   const target = source && sameModel ? source : await loadPredictor(context, config.target);
   const rng = attackRng(config.seed);
@@ -98,12 +96,13 @@ export const runEvaluate: Handler = async (context, unit) => {
   const agreement = new AgreementAccumulator();
   try {
     const model = target.predictor;
+    const attackSource = source ? asAttackTarget(source.predictor) : null;
     forEachBatch(data, (x, labels, start, count) => {
       const scores = model.scores(x);
       clean.add(model.predict(scores), labels, model.confidence(scores));
       if (!config.attack) return;
       // The paper's FGSM uses the true label y in J(θ, x, y).
-      const xAdv = crafted ? tf.tensor2d(crafted.images.subarray(start * width, (start + count) * width), [count, width]) : craft(asAttackTarget(source!.predictor), x, labels, config.attack, rng);
+      const xAdv = crafted ? tf.tensor2d(crafted.images.subarray(start * width, (start + count) * width), [count, width]) : craft(attackSource!, x, labels, config.attack, rng);
       const advScores = model.scores(xAdv);
       const targetPrediction = model.predict(advScores);
       adversarial.add(targetPrediction, labels, model.confidence(advScores));

@@ -7,8 +7,8 @@ import type { Handler, WorkerContext } from './context.js';
 import { runCraft, runEvaluate } from './evaluate.js';
 import { runTrain } from './train.js';
 
-export { craft, craftedPath, type CraftedExamples } from './evaluate.js';
-export { loadPredictor, modelDirectory, unitData, unitFiles, type ProgressEvent, type WorkerContext } from './context.js';
+export { craft } from './evaluate.js';
+export { loadPredictor, unitData, type ProgressEvent, type WorkerContext } from './context.js';
 
 // Every unit kind has exactly one handler; a new kind without one is a type error.
 const HANDLERS: Record<Unit['config']['kind'], Handler> = {

@@ -3,7 +3,8 @@ import { fgsm } from '@advx/attacks';
 import { ClassificationAccumulator } from '@advx/metrics';
 import { Classifier, asAttackTarget, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
 import type { TrainUnitConfig } from '../units.js';
-import { flatSize, forEachBatch, modelDirectory, readResult, unitData, type Handler } from './context.js';
+import { modelDirectory } from '../unit-files.js';
+import { flatSize, forEachBatch, readResult, unitData, type Handler } from './context.js';
 
 function concat(a: Dataset, b: Dataset): Dataset {
   const images = new Float32Array(a.images.length + b.images.length);

@@ -1,0 +1,44 @@
+import { availableParallelism } from 'node:os';
+import { BroadcastChannel } from 'node:worker_threads';
+import { isBackendName, selectBackend } from '@advx/models';
+import { setTensorFlowThreads, type Executor, type PiscinaExecutorOptions } from './executor.js';
+import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
+import type { Unit, UnitOutput } from './units.js';
+
+/**
+ * Runs units one at a time on the coordinator's own thread: no workers, no messages. The bench's
+ * single-process baseline for the farm, and a way to profile or debug a unit. Nothing can stop a
+ * unit running on this thread, so the CLI refuses --unit-timeout with it.
+ */
+export class InlineExecutor implements Executor {
+  private readonly context: Promise<WorkerContext>;
+  private readonly channel: BroadcastChannel;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(options: Omit<PiscinaExecutorOptions, 'workers'>) {
+    setTensorFlowThreads(availableParallelism());
+    const channel = new BroadcastChannel(options.progressChannel);
+    this.channel = channel;
+    this.context = (async () => {
+      const requested = options.backend;
+      if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
+      const info = await selectBackend(requested);
+      return { backend: info.name, datasets: await options.datasets, runsDir: options.runsDir, progress: (event: ProgressEvent) => channel.postMessage(event) };
+    })();
+    this.context.catch(() => {}); // surfaces in run(); a data error is the sweep's to report
+  }
+
+  run(unit: Unit, signal?: AbortSignal): Promise<UnitOutput> {
+    const result = this.queue.then(async () => {
+      signal?.throwIfAborted();
+      return runUnit(await this.context, unit);
+    });
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.channel.close();
+  }
+}
