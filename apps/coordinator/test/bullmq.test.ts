@@ -111,15 +111,19 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     await stop(redis?.child);
   });
 
-  it('runs a smoke sweep on a separate worker process; its report equals the Piscina one (same seeds, backend)', async () => {
-    const common = ['--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()];
+  /** The same sweep through BullMQ (on the worker process) and through a 1-worker Piscina pool, both exiting 0. */
+  async function bullAndPiscina(common: string[]) {
     const [viaBull, viaPiscina] = [scratch(), scratch()];
     const bull = await runCli([...common, '--out', viaBull, '--executor', 'bullmq', '--redis', redisUrl]);
     expect(bull.code, `${bull.stderr}\n--- worker:\n${worker!.output()}`).toBe(0);
     const piscina = await runCli([...common, '--out', viaPiscina, '--workers', '1']);
     expect(piscina.code, piscina.stderr).toBe(0);
+    return { bull, viaBull, b: readReport(viaBull), p: readReport(viaPiscina) };
+  }
 
-    const [b, p] = [readReport(viaBull), readReport(viaPiscina)];
+  it('runs a smoke sweep on a separate worker process; its report equals the Piscina one (same seeds, backend)', async () => {
+    const common = ['--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()];
+    const { bull, viaBull, b, p } = await bullAndPiscina(common);
     expect(b.complete).toBe(true);
     expect(b.backend).toBe(p.backend);
     expect(b.claims.length).toBeGreaterThan(0);
@@ -145,13 +149,7 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
   });
 
   it('ships crafted adversarial examples through Redis: a transfer matrix over BullMQ equals the Piscina one', async () => {
-    const common = ['--experiment', 'rbf-transfer', '--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()];
-    const [viaBull, viaPiscina] = [scratch(), scratch()];
-    const bull = await runCli([...common, '--out', viaBull, '--executor', 'bullmq', '--redis', redisUrl]);
-    expect(bull.code, `${bull.stderr}\n--- worker:\n${worker!.output()}`).toBe(0);
-    const piscina = await runCli([...common, '--out', viaPiscina, '--workers', '1']);
-    expect(piscina.code, piscina.stderr).toBe(0);
-    const [b, p] = [readReport(viaBull), readReport(viaPiscina)];
+    const { viaBull, b, p } = await bullAndPiscina(['--experiment', 'rbf-transfer', '--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()]);
     expect(b.matrices.length).toBeGreaterThan(0);
     expect(b.matrices).toEqual(p.matrices);
     expect(b.claims).toEqual(p.claims);

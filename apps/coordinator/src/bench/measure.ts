@@ -3,27 +3,19 @@ import { fgsm } from '@advx/attacks';
 import { Rng } from '@advx/data';
 import { asAttackTarget, Classifier, maxoutSpec, selectBackend, train, type BackendName, type ModelSpec, type Objective, type TrainConfig, type TrainData } from '@advx/models';
 import { stepFlops } from './flops.js';
+import type { BenchOptions } from './options.js';
 
 /**
  * One backend's measurements, run inside its own child process (tfjs backends and TensorFlow's
  * thread pool are process-global). Everything timed is the project's own code: `train` (the loop
  * sweeps run: dropout masks from our PRNG, momentum SGD, max-norm), `fgsm` via `asAttackTarget`.
  */
-export interface ChildSettings {
+/** What one measuring child process is told: the bench's settings, for one backend and thread count. */
+export type ChildSettings = Pick<BenchOptions, 'batch' | 'steps' | 'warmup' | 'reps' | 'fgsmCount' | 'fgsmBatch' | 'sgemmSize' | 'sgemmReps'> & {
   backend: BackendName;
   /** TF_NUM_INTRAOP_THREADS the parent set for this process (null = left to TensorFlow). */
   threads: number | null;
-  batch: number;
-  /** Training steps per timed repetition (one `train` epoch each). */
-  steps: number;
-  warmup: number;
-  reps: number;
-  fgsmCount: number;
-  fgsmBatch: number;
-  /** n of the n×n SGEMM; 0 skips it. */
-  sgemmSize: number;
-  sgemmReps: number;
-}
+};
 
 export interface Timing {
   /** Median over the timed repetitions (the headline number). */

@@ -15,11 +15,13 @@ export interface BenchOptions {
   /** TF_NUM_INTRAOP_THREADS settings for the tensorflow backend and PyTorch's set_num_threads. */
   threads: number[];
   batch: number;
+  /** Training steps per timed repetition (one `train` epoch each). */
   steps: number;
   warmup: number;
   reps: number;
   fgsmCount: number;
   fgsmBatch: number;
+  /** n of the n×n SGEMM; 0 skips it. */
   sgemmSize: number;
   sgemmReps: number;
   experiment: string;
