@@ -4,17 +4,19 @@ import type { AnalysisRole, AttackSpec, ExperimentSpec, ModelRef, PresetName } f
 import type { DatasetRef, Unit, UnitConfig } from './units.js';
 
 /**
- * Bumped when unit code changes what a unit computes for the same config, so stale cached results
- * are not mistaken for current ones.
+ * Bumped, for one unit kind, when its handler changes what it computes for the same config, so
+ * stale cached results are not mistaken for current ones, while the other kinds' results (trained
+ * models above all) stay valid. History: 2 for all kinds at the start of this table; fooling 3
+ * added per-step success rates.
  */
-export const UNIT_CODE_VERSION = 2;
+export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 2, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3 };
 
 export function unitKey(config: UnitConfig): string {
   // Which craft unit an evaluation reads its examples from is how it works, not what it computes:
   // the numbers are the same as crafting them itself (a mechanics test checks this), so the same
   // evaluation planned by two experiments, shared in one and not in the other, is one unit.
   const hashed = config.kind === 'evaluate' ? { ...config, craftUnit: undefined } : config;
-  const canonical = stringify({ v: UNIT_CODE_VERSION, ...hashed }) ?? '';
+  const canonical = stringify({ v: UNIT_CODE_VERSIONS[config.kind], ...hashed }) ?? '';
   return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
 }
 
