@@ -113,7 +113,7 @@ export class SweepProgress {
   }
 
   private epochSummary(): string {
-    return [...this.epochs.values()].map((e) => `${e.role}#${e.seed} ${e.epoch}/${e.epochs}`).join(' ');
+    return [...this.epochs.values()].map((e) => `${e.role}#${e.seed} epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`).join(', ');
   }
 
   onEpoch(event: ProgressEvent): void {
@@ -123,7 +123,7 @@ export class SweepProgress {
       this.bar.update({ epochs: this.epochSummary(), eta: this.eta.describe() });
     } else if (Date.now() - this.lastLine > this.intervalMs) {
       this.lastLine = Date.now();
-      this.logger.info(`training: ${this.epochSummary()} | ETA ${this.eta.describe()}`, { lastLoss: Number(event.loss.toFixed(4)), examplesPerSecond: Math.round(event.examplesPerSecond) });
+      this.logger.info(`training: ${this.epochSummary()} | ETA ${this.eta.describe()}`, { examplesPerSecond: Math.round(event.examplesPerSecond) });
     }
   }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { EtaEstimator, formatDuration } from '../src/progress.js';
+import type winston from 'winston';
+import { EtaEstimator, formatDuration, SweepProgress } from '../src/progress.js';
 import type { UnitStatus } from '../src/scheduler.js';
 import type { Unit, UnitConfig } from '../src/units.js';
 
@@ -54,5 +55,19 @@ describe('EtaEstimator', () => {
 describe('formatDuration', () => {
   it('writes seconds, minutes and hours', () => {
     expect([formatDuration(42.4), formatDuration(310), formatDuration(3725)]).toEqual(['42s', '5m 10s', '1h 02m']);
+  });
+});
+
+describe('SweepProgress without a terminal', () => {
+  it('logs each run’s epoch and loss with the ETA, and each finished unit with its count and the ETA', () => {
+    const lines: string[] = [];
+    const logger = { info: (m: string) => lines.push(m), warn: (m: string) => lines.push(m), error: (m: string) => lines.push(m) } as unknown as winston.Logger;
+    const units = [unit('t1', 'maxout', 'train'), unit('e1', 'maxout-fgsm', 'evaluate')];
+    const progress = new SweepProgress(units, logger, 1, 0);
+    progress.onEpoch(epoch('t1', 'maxout', 2, 10, 20));
+    expect(lines.at(-1)).toBe('training: maxout#1 epoch 2/10 loss 0.000 | ETA ≥ 1m 20s');
+    progress.onUnit(done(units[0], 100), { cached: 0, done: 1, failed: 0, skipped: 0, cancelled: 0, running: 0, pending: 1 }, true);
+    expect(lines.at(-1)).toMatch(/^finished maxout seed 1 \(t1\) in 100\.0 s \[1\/2, ETA ≥ 0s\]$/);
+    progress.stop();
   });
 });
