@@ -1,6 +1,6 @@
 import { summarize } from '@advx/metrics';
 import { curveRole, matrixRole, type Plan } from './plan.js';
-import type { MetricClaim, PresetName } from './experiments/types.js';
+import { SMOKE_NOTE, type MetricClaim, type PresetName } from './experiments/types.js';
 import type { FarmProfile } from './farm-profile.js';
 import type { UnitStatus } from './scheduler.js';
 
@@ -246,6 +246,7 @@ export function renderMarkdown(report: Report): string {
     `Preset \`${report.preset}\`, backend \`${report.backend}\`, dataset ${report.dataset}, seeds ${report.seeds.join(', ')}, wall time ${report.wallSeconds.toFixed(1)} s.`,
     report.complete ? '' : '\n**Incomplete:** some units did not finish (see Failures).\n',
   ];
+  if (report.preset === 'smoke') lines.push(`**${SMOKE_NOTE}**`, '');
   for (const experiment of report.experiments) {
     lines.push(`## ${experiment.title} (\`${experiment.id}\`, paper ${experiment.section})`, '');
     if (experiment.skipped) {

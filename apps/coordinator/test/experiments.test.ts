@@ -5,9 +5,10 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SMOKE_NOTE } from '../src/experiments/types.js';
 import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/experiments/index.js';
 import { craftRole, curveRole, matrixRole, planExperiment, unitKey, type Plan } from '../src/plan.js';
-import { buildReport } from '../src/report.js';
+import { buildReport, renderMarkdown } from '../src/report.js';
 import { writeFiguresAndHtml } from '../src/report-figures.js';
 import type { UnitStatus } from '../src/scheduler.js';
 import type { EvaluateUnitConfig, TrainUnitConfig, Unit } from '../src/units.js';
@@ -430,5 +431,14 @@ describe('claim status in the report', () => {
     const l1 = planExperiment(EXPERIMENTS['l1-weight-decay'], 'smoke', [1], 'sum');
     expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.04 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('differs: train_error_l1_0025');
     expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.06 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('reproduced');
+  });
+
+  it('warns in a smoke report that its statuses say nothing about the paper, and only there', () => {
+    const report = (preset: PresetName) => {
+      const plan = planExperiment(EXPERIMENTS['fgsm-baseline'], preset, [1], 'sum');
+      return renderMarkdown(buildReport('x', [plan], [], statusesWith(plan, { clean_error: 0.0094, adv_error: 0.9, adv_confidence: 0.97 }), 1, false, preset, [1], 'mnist'));
+    };
+    expect(report('smoke')).toContain(SMOKE_NOTE);
+    expect(report('cpu')).not.toContain(SMOKE_NOTE);
   });
 });

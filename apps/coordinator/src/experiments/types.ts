@@ -5,6 +5,9 @@ import type { EarlyStopping } from '../units.js';
 export type PresetName = 'smoke' | 'cpu' | 'paper';
 export const PRESET_NAMES: readonly PresetName[] = ['smoke', 'cpu', 'paper'];
 
+/** Said wherever a smoke report shows claims: its statuses compare barely trained models with the paper. */
+export const SMOKE_NOTE = 'Smoke preset: small models trained for seconds to check the machinery; a claim marked reproduced here says nothing about the paper. Use --preset cpu or paper for numbers.';
+
 /** How much of the data and schedule a preset uses; the report states it beside every number. */
 export interface PresetScale {
   /** Training examples taken from the start of the training split (null = all of it). */

@@ -1,6 +1,7 @@
 // The sweep's report.html: one self-contained file (inline CSS, figures as PNG data URIs, no network).
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
+import { SMOKE_NOTE } from '../experiments/types.js';
 import { escapeXml as esc, writeAtomic } from './output.js';
 import type { HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure } from './types.js';
 
@@ -195,7 +196,7 @@ export async function renderHtmlReport(report: HtmlReportInput, figures: Rendere
 <dt>generated</dt><dd>${esc(report.generatedAt)}</dd>
 <dt>command</dt><dd><code>${esc(report.command)}</code></dd>
 </dl>
-<p class="summary">${claims.length} claims: ${[...tally].map(([s, n]) => `${badge(s)}×${n}`).join(' ') || '–'}</p>
+${report.preset === 'smoke' ? `<p class="summary"><strong>${esc(SMOKE_NOTE)}</strong></p>\n` : ''}<p class="summary">${claims.length} claims: ${[...tally].map(([s, n]) => `${badge(s)}×${n}`).join(' ') || '–'}</p>
 <nav class="toc"><ol>${report.experiments.map((e) => `<li><a href="#${esc(htmlId('exp', e.id))}">${esc(e.title)}</a> <span class="note">(${esc(e.section)})</span>${e.skipped ? ' <span class="status muted">skipped</span>' : ''}</li>`).join('')}${rest.length ? '<li><a href="#other-figures">Other figures</a></li>' : ''}<li><a href="#runs">Runs</a></li></ol></nav>
 </header>
 ${sections.join('\n')}
