@@ -2,7 +2,8 @@ import type { Dataset, DatasetSplits } from '@advx/data';
 
 /**
  * A dataset laid out in SharedArrayBuffers: the coordinator decodes and validates the files once,
- * and every worker thread reads the same memory instead of re-reading and re-decoding them.
+ * and every worker thread reads the same memory instead of re-reading and re-decoding them. A
+ * split is a range of a buffer (train and validation share one).
  */
 export interface SharedDataset {
   name: string;
@@ -10,16 +11,32 @@ export interface SharedDataset {
   numClasses: number;
   classNames: string[];
   checksum: string;
-  splits: Record<'train' | 'validation' | 'test', { images: SharedArrayBuffer; labels: SharedArrayBuffer; count: number } | null>;
+  splits: Record<'train' | 'validation' | 'test', SharedSplit | null>;
 }
 
-function share(dataset: Dataset | null) {
+interface SharedSplit {
+  images: SharedArrayBuffer;
+  /** Where the split's pixels start in `images`, in bytes. */
+  imagesByteOffset: number;
+  labels: SharedArrayBuffer;
+  count: number;
+}
+
+/** Pixels already in shared memory (loadDataset's `sharedMemory`) are shared as they are; others are copied once. */
+function share(dataset: Dataset | null): SharedSplit | null {
   if (!dataset) return null;
-  const images = new SharedArrayBuffer(dataset.images.byteLength);
-  new Float32Array(images).set(dataset.images);
+  let images: SharedArrayBuffer;
+  let imagesByteOffset = 0;
+  if (dataset.images.buffer instanceof SharedArrayBuffer) {
+    images = dataset.images.buffer;
+    imagesByteOffset = dataset.images.byteOffset;
+  } else {
+    images = new SharedArrayBuffer(dataset.images.byteLength);
+    new Float32Array(images).set(dataset.images);
+  }
   const labels = new SharedArrayBuffer(dataset.labels.byteLength);
   new Uint8Array(labels).set(dataset.labels);
-  return { images, labels, count: dataset.count };
+  return { images, imagesByteOffset, labels, count: dataset.count };
 }
 
 export function shareSplits(splits: DatasetSplits): SharedDataset {
@@ -37,9 +54,10 @@ export function shareSplits(splits: DatasetSplits): SharedDataset {
 export function viewSplit(shared: SharedDataset, split: 'train' | 'validation' | 'test'): Dataset {
   const part = shared.splits[split];
   if (!part) throw new Error(`dataset ${shared.name} has no ${split} split in this sweep`);
+  const size = shared.shape[0] * shared.shape[1] * shared.shape[2];
   return {
     name: shared.name,
-    images: new Float32Array(part.images),
+    images: new Float32Array(part.images, part.imagesByteOffset, part.count * size),
     labels: new Uint8Array(part.labels),
     count: part.count,
     shape: shared.shape,

@@ -50,7 +50,7 @@ async function loadSweepData(selected: ExperimentSpec[], options: SweepOptions, 
     if (!splits.has(name)) {
       try {
         const validationSize = Math.max(...selected.filter((e) => datasetFor(e, options.dataset) === name).map((e) => e.scale[options.preset].validationSize));
-        const loaded = await loadDataset(name, { dataDir: name === 'cifar10' ? undefined : options.dataDir, validationSize });
+        const loaded = await loadDataset(name, { dataDir: name === 'cifar10' ? undefined : options.dataDir, validationSize, sharedMemory: true });
         splits.set(name, loaded);
         validationSizes.set(name, validationSize);
         logger.info(`dataset ${name}: ${loaded.train.count} train / ${loaded.validation?.count ?? 0} validation / ${loaded.test.count} test from ${loaded.directory}`);

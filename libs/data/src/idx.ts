@@ -20,7 +20,7 @@ export interface IdxImages {
 /** Each byte's value / 255, computed once, so scaling is a lookup and matches division exactly. */
 const BYTE_TO_UNIT = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 
-export function scaleBytesToUnit(bytes: Uint8Array, out = new Float32Array(bytes.length)): Float32Array {
+export function scaleBytesToUnit(bytes: Uint8Array, out: Float32Array = new Float32Array(bytes.length)): Float32Array {
   for (let i = 0; i < bytes.length; i++) out[i] = BYTE_TO_UNIT[bytes[i]];
   return out;
 }
@@ -50,10 +50,14 @@ function checkLength(bytes: Uint8Array, path: string, expected: number, promise:
   throw new DataError(`${path}: header promises ${promise} (${expected} bytes) but the file has ${bytes.length} bytes: ${problem}`);
 }
 
+/** Makes the Float32Array pixels are decoded into (shared memory, for instance). */
+export type FloatAllocator = (length: number) => Float32Array;
+
 export function parseIdxImages(
   bytes: Uint8Array,
   path: string,
   expected: { rows: number; cols: number } = { rows: 28, cols: 28 },
+  allocate: FloatAllocator = (length) => new Float32Array(length),
 ): IdxImages {
   const view = readHeader(bytes, path, IMAGES_HEADER_BYTES, IMAGES_MAGIC, 'images');
   const count = view.getUint32(4);
@@ -63,7 +67,8 @@ export function parseIdxImages(
     throw new DataError(`${path}: images are ${rows}×${cols}, expected ${expected.rows}×${expected.cols}`);
   }
   checkLength(bytes, path, IMAGES_HEADER_BYTES + count * rows * cols, `${count} images of ${rows}×${cols}`);
-  return { count, rows, cols, pixels: scaleBytesToUnit(bytes.subarray(IMAGES_HEADER_BYTES)) };
+  const pixels = bytes.subarray(IMAGES_HEADER_BYTES);
+  return { count, rows, cols, pixels: scaleBytesToUnit(pixels, allocate(pixels.length)) };
 }
 
 export function parseIdxLabels(bytes: Uint8Array, path: string, numClasses = 10): Uint8Array {

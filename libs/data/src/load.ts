@@ -4,7 +4,7 @@ import { parseCifarBatch } from './cifar.js';
 import { type Batch, type Dataset, imageSize } from './dataset.js';
 import { downloadDataset } from './download.js';
 import { DataError } from './errors.js';
-import { checkSameCount, parseIdxImages, parseIdxLabels } from './idx.js';
+import { checkSameCount, parseIdxImages, parseIdxLabels, type FloatAllocator } from './idx.js';
 import {
   type CifarDatasetSpec,
   DATASET_NAMES,
@@ -38,7 +38,14 @@ export interface LoadOptions {
   verify?: boolean;
   /** Where to download from instead of the dataset's canonical URL (tests, mirrors). */
   baseUrl?: string;
+  /**
+   * Decode the training and test pixels straight into SharedArrayBuffers, which worker threads can
+   * read without a copy of their own (the split's arrays are then views of shared memory).
+   */
+  sharedMemory?: boolean;
 }
+
+const sharedFloats: FloatAllocator = (length) => new Float32Array(new SharedArrayBuffer(length * Float32Array.BYTES_PER_ELEMENT));
 
 const DEFAULT_VALIDATION_SIZE = 10_000;
 
@@ -66,13 +73,13 @@ async function readChecked(path: string, knownSha256: string | null, verify: boo
   return { path, bytes, sha256 };
 }
 
-async function loadIdx(spec: IdxDatasetSpec, paths: Map<string, string>, verify: boolean): Promise<RawSplits> {
+async function loadIdx(spec: IdxDatasetSpec, paths: Map<string, string>, verify: boolean, allocate?: FloatAllocator): Promise<RawSplits> {
   const [rows, cols] = spec.shape;
   const read = (file: IdxFile) => readChecked(paths.get(file.name)!, file.contentSha256, verify);
   const split = async (imagesFile: IdxFile, labelsFile: IdxFile) => {
     const images = await read(imagesFile);
     const labels = await read(labelsFile);
-    const parsedImages = parseIdxImages(images.bytes, images.path, { rows, cols });
+    const parsedImages = parseIdxImages(images.bytes, images.path, { rows, cols }, allocate);
     const parsedLabels = parseIdxLabels(labels.bytes, labels.path, spec.classNames.length);
     checkSameCount(parsedImages.count, images.path, parsedLabels.length, labels.path);
     return {
@@ -85,7 +92,7 @@ async function loadIdx(spec: IdxDatasetSpec, paths: Map<string, string>, verify:
   return { train: train.batch, test: test.batch, contentSums: [...train.sums, ...test.sums] };
 }
 
-async function loadCifar(spec: CifarDatasetSpec, paths: Map<string, string>): Promise<RawSplits> {
+async function loadCifar(spec: CifarDatasetSpec, paths: Map<string, string>, allocate?: FloatAllocator): Promise<RawSplits> {
   const contentSums: [string, string][] = [];
   const readBatches = async (names: string[]): Promise<Batch> => {
     const parts = [];
@@ -94,17 +101,19 @@ async function loadCifar(spec: CifarDatasetSpec, paths: Map<string, string>): Pr
       contentSums.push([name, file.sha256]);
       parts.push(parseCifarBatch(file.bytes, file.path));
     }
-    return concatenate(parts);
+    return concatenate(parts, allocate);
   };
   const train = await readBatches(spec.trainFiles);
   const test = await readBatches(spec.testFiles);
   return { train, test, contentSums };
 }
 
-function concatenate(parts: Batch[]): Batch {
-  if (parts.length === 1) return parts[0];
+/** The batches one after another, in one new array (from `allocate` when given, even for a single batch). */
+function concatenate(parts: Batch[], allocate?: FloatAllocator): Batch {
+  if (parts.length === 1 && !allocate) return parts[0];
   const count = parts.reduce((sum, part) => sum + part.count, 0);
-  const images = new Float32Array(parts.reduce((sum, part) => sum + part.images.length, 0));
+  const length = parts.reduce((sum, part) => sum + part.images.length, 0);
+  const images = allocate ? allocate(length) : new Float32Array(length);
   const labels = new Uint8Array(count);
   let offset = 0;
   for (const part of parts) {
@@ -159,7 +168,8 @@ export async function loadDataset(name: DatasetName, options: LoadOptions = {}):
     }
   }
   const verify = options.verify ?? true;
-  const raw = spec.format === 'idx' ? await loadIdx(spec, where.paths, verify) : await loadCifar(spec, where.paths);
+  const allocate = options.sharedMemory ? sharedFloats : undefined;
+  const raw = spec.format === 'idx' ? await loadIdx(spec, where.paths, verify, allocate) : await loadCifar(spec, where.paths, allocate);
   const { train, validation } = splitValidation(spec, raw.train, options.validationSize ?? DEFAULT_VALIDATION_SIZE);
   return {
     name,

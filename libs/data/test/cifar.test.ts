@@ -76,6 +76,13 @@ describe('loading CIFAR-10', () => {
     expect([...data.test.labels]).toEqual([9, 0]);
     expect(data.train.images.length).toBe(8 * PLANE * 3);
     expect(data.checksum).toMatch(/^[0-9a-f]{64}$/);
+
+    // In shared memory, even the single test batch (which is otherwise used as parsed).
+    const shared = await loadDataset('cifar10', { dataDir: directory, validationSize: 2, sharedMemory: true });
+    for (const split of ['train', 'test'] as const) {
+      expect(shared[split].images.buffer, split).toBeInstanceOf(SharedArrayBuffer);
+      expect(shared[split].images).toEqual(data[split].images);
+    }
   });
 
   it('downloads the archive, keeps only the extracted batches, and loads them', async () => {

@@ -6,6 +6,9 @@ import { describe, expect, it, vi } from 'vitest';
 import { loadDataset } from '@advx/data';
 import { realMnistDirectory, temporaryDirectory } from './helpers.js';
 
+/** Byte-for-byte equality of two typed arrays (toEqual walks 39 million elements one by one). */
+const sameBytes = (a: ArrayBufferView, b: ArrayBufferView) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+
 const mnist = realMnistDirectory();
 if (!mnist) console.warn('real MNIST not found ($MNIST_DIR, ../shared/datasets/mnist, /work/shared/datasets/mnist): skipping its tests');
 
@@ -39,6 +42,20 @@ describe.skipIf(!mnist)('the real MNIST', () => {
       }
     }
     expect([min, max]).toEqual([0, 1]);
+  });
+
+  it('decodes into shared memory when asked: the same values, and train and validation views of one buffer', async () => {
+    const plain = await loadDataset('mnist', { dataDir: mnist! });
+    const shared = await loadDataset('mnist', { dataDir: mnist!, sharedMemory: true });
+    for (const split of ['train', 'validation', 'test'] as const) {
+      expect(shared[split]!.images.buffer, split).toBeInstanceOf(SharedArrayBuffer);
+      expect(sameBytes(shared[split]!.images, plain[split]!.images), split).toBe(true);
+      expect(sameBytes(shared[split]!.labels, plain[split]!.labels), split).toBe(true);
+    }
+    expect(plain.train.images.buffer).not.toBeInstanceOf(SharedArrayBuffer);
+    expect(shared.validation!.images.buffer).toBe(shared.train.images.buffer);
+    expect(shared.validation!.images.byteOffset).toBe(50_000 * 784 * 4);
+    expect(shared.checksum).toBe(plain.checksum);
   });
 
   it('detects a copy whose contents differ from the published files', async () => {

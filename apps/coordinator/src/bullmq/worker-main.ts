@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<number> {
     let loading = datasets.get(id);
     if (!loading) {
       loading = (async () => {
-        const loaded = await loadDataset(spec.name as DatasetName, { dataDir: spec.name === 'cifar10' ? undefined : o.dataDir, validationSize: spec.validationSize });
+        const loaded = await loadDataset(spec.name as DatasetName, { dataDir: spec.name === 'cifar10' ? undefined : o.dataDir, validationSize: spec.validationSize, sharedMemory: true });
         if (loaded.checksum !== spec.checksum) throw new Error(`dataset ${spec.name} in ${loaded.directory} has checksum ${loaded.checksum.slice(0, 12)}…, the sweep's has ${spec.checksum.slice(0, 12)}…: point --data-dir at the same files`);
         logger.info(`dataset ${spec.name}: ${loaded.train.count} train / ${loaded.validation?.count ?? 0} validation / ${loaded.test.count} test from ${loaded.directory}`);
         return shareSplits(loaded);
