@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { threadsPerWorker } from './executor.js';
 import { stepFlops } from './bench/flops.js';
 import { runChild, type ChildResult, type ChildSettings } from './bench/measure.js';
-import { parseBenchArgs, UsageError, type BenchOptions } from './bench/options.js';
+import { parseBenchArgs, type BenchOptions } from './bench/options.js';
+import { optionsOrExitCode } from './command-line.js';
 import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry } from './bench/report.js';
 import { runSweepOnce, type FarmRow, type FarmSection, type MemoryRow, type SweepExecutor, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
 import { maxoutSpec, type BackendName } from '@advx/models';
@@ -238,17 +239,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${RESULT_PREFIX}${JSON.stringify(result)}\n`);
     return 0;
   }
-  let o: BenchOptions | 'help';
-  try {
-    o = parseBenchArgs(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`advx bench: ${error.message}\n(run with --help for usage)\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (o === 'help') return 0;
+  const o = optionsOrExitCode('bench', () => parseBenchArgs(argv));
+  if (typeof o === 'number') return o;
 
   const started = performance.now();
   const loadStart = loadavg();

@@ -1,14 +1,10 @@
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { isDatasetName, type DatasetName } from '@advx/data';
 import { BACKEND_PREFERENCE } from '@advx/models';
 import { redisOptions } from './bullmq/shared.js';
+import { integerAtLeast, parseCommand, UsageError } from './command-line.js';
 import { EXPERIMENTS, PRESET_NAMES, type PresetName } from './experiments/index.js';
-
-/** A mistake in how the command was called: one line on stderr, exit code 2. */
-export class UsageError extends Error {
-  readonly exitCode = 2;
-}
 
 export interface SweepOptions {
   experiment: string;
@@ -31,13 +27,6 @@ export interface SweepOptions {
   reuse: string[];
 }
 
-function positiveInt(flag: string) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
-    return Number(value);
-  };
-}
-
 function seedList(value: string): number[] {
   const seeds = value.split(',').map((s) => s.trim());
   if (seeds.some((s) => !/^-?\d+$/.test(s))) throw new InvalidArgumentError(`--seeds must be a comma-separated list of integers, got "${value}"`);
@@ -52,39 +41,27 @@ export function buildCommand(): Command {
     .addOption(new Option('--experiment <id>', `experiment to run: all (the whole catalogue), ${Object.keys(EXPERIMENTS).join(', ')}`).default('fgsm-baseline'))
     .addOption(new Option('--preset <name>', 'smoke (seconds, for tests) | cpu (2-core budget) | paper (paper settings, GPU)').choices(PRESET_NAMES).default('cpu'))
     .option('--seeds <list>', 'comma-separated seeds, e.g. 1,2,3', seedList)
-    .option('--num-seeds <n>', 'use seeds 1..n (ignored when --seeds is given)', positiveInt('--num-seeds'), 5)
-    .option('--workers <n>', 'worker threads (one tfjs engine each)', positiveInt('--workers'), availableParallelism())
+    .option('--num-seeds <n>', 'use seeds 1..n (ignored when --seeds is given)', integerAtLeast('--num-seeds', 1), 5)
+    .option('--workers <n>', 'worker threads (one tfjs engine each)', integerAtLeast('--workers', 1), availableParallelism())
     .addOption(new Option('--backend <name>', 'tfjs backend; auto tries tensorflow → wasm → cpu').choices(['auto', ...BACKEND_PREFERENCE]).default('auto'))
     .option('--out <dir>', 'output directory (default results/<experiment>)')
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
     .option('--dataset <name>', 'run the experiment on another dataset of the same shape (mnist, fashion-mnist)')
-    .option('--retries <n>', 'extra attempts for a unit whose worker throws or dies', (v) => (v === '0' ? 0 : positiveInt('--retries')(v)), 2)
+    .option('--retries <n>', 'extra attempts for a unit whose worker throws or dies', integerAtLeast('--retries', 0), 2)
     .option('--reuse <dirs>', "comma-separated output directories of other sweeps whose finished units (same key = same work) are copied in instead of recomputed", (v) => v.split(',').filter(Boolean))
-    .option('--unit-timeout <seconds>', 'abort and retry a unit running longer than this', positiveInt('--unit-timeout'))
+    .option('--unit-timeout <seconds>', 'abort and retry a unit running longer than this', integerAtLeast('--unit-timeout', 1))
     .addOption(
       new Option('--executor <name>', 'piscina: worker threads here | bullmq: BullMQ jobs for `nx run coordinator:worker` processes | inline: one unit at a time in this thread, no workers')
         .choices(['piscina', 'bullmq', 'inline'])
         .default('piscina'),
     )
-    .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port')
-    .exitOverride()
-    .configureOutput({ writeErr: () => {} });
+    .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port');
 }
 
 /** Parses argv into validated options; throws UsageError with a one-line message naming the flag. */
 export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   const command = buildCommand();
-  let help = false;
-  command.configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} });
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') help = true;
-      else throw new UsageError(error.message.replace(/^error: /, ''));
-    } else throw error;
-  }
-  if (help) return 'help';
+  if (parseCommand(command, argv) === 'help') return 'help';
   const o = command.opts();
   if (o.experiment !== 'all' && !(o.experiment in EXPERIMENTS)) throw new UsageError(`--experiment: unknown experiment "${o.experiment}" (known: all, ${Object.keys(EXPERIMENTS).join(', ')})`);
   if (o.dataset !== undefined && !isDatasetName(o.dataset)) throw new UsageError(`--dataset: unknown dataset "${o.dataset}"`);

@@ -1,5 +1,6 @@
 import { DataError } from '@advx/data';
-import { parseSweepArgs, UsageError } from './cli.js';
+import { parseSweepArgs } from './cli.js';
+import { optionsOrExitCode } from './command-line.js';
 import { runSweep } from './sweep.js';
 
 /**
@@ -7,17 +8,8 @@ import { runSweep } from './sweep.js';
  * 2 usage error, 130 interrupted.
  */
 async function main(argv: string[]): Promise<number> {
-  let options;
-  try {
-    options = parseSweepArgs(argv);
-  } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`advx sweep: ${error.message}\n(run with --help for usage)\n`);
-      return 2;
-    }
-    throw error;
-  }
-  if (options === 'help') return 0;
+  const options = optionsOrExitCode('sweep', () => parseSweepArgs(argv));
+  if (typeof options === 'number') return options;
 
   // SIGINT: stop scheduling, let running units finish, write an incomplete report. A second SIGINT exits at once.
   const controller = new AbortController();

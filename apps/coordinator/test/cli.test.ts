@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSweepArgs, UsageError } from '../src/cli.js';
+import { parseSweepArgs } from '../src/cli.js';
+import { UsageError } from '../src/command-line.js';
 import { runCli } from './helpers.js';
 
 describe('sweep flags', () => {

@@ -1,10 +1,7 @@
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 
-/** A mistake in how the bench was called: one line on stderr, exit code 2. */
-export class UsageError extends Error {
-  readonly exitCode = 2;
-}
+import { integerAtLeast, parseCommand } from '../command-line.js';
 
 export interface BenchOptions {
   quick: boolean;
@@ -39,11 +36,8 @@ export interface BenchOptions {
   outDir: string;
 }
 
-const positiveInt = (flag: string) => (value: string) => {
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} must be a positive integer, got "${value}"`);
-  return Number(value);
-};
-const nonNegativeInt = (flag: string) => (value: string) => (value === '0' ? 0 : positiveInt(flag)(value));
+const positiveInt = (flag: string) => integerAtLeast(flag, 1);
+const nonNegativeInt = (flag: string) => integerAtLeast(flag, 0);
 const intList = (flag: string) => (value: string) => [...new Set(value.split(',').map((v) => positiveInt(flag)(v.trim())))].sort((a, b) => a - b);
 
 export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
@@ -75,22 +69,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     .option('--sweep-backend <name>', 'backend of the sweeps', 'tensorflow')
     .option('--data-dir <dir>', 'dataset directory passed to the sweeps (else $MNIST_DIR / the cache)')
     .option('--python <path>', 'Python for the PyTorch peer', process.env.ADVX_PYTHON ?? 'python3')
-    .option('--out-dir <dir>', 'where latest.json / latest.md go', 'bench')
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} });
-  try {
-    // nx's run-commands forwards flags as `--quick=true`; accept that spelling of the booleans.
-    command.parse(
-      argv.map((a) => a.replace(/^(--(?:quick|include-cpu|farm))=true$/, '$1')),
-      { from: 'user' },
-    );
-  } catch (error) {
-    if (error instanceof CommanderError) {
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help') return 'help';
-      throw new UsageError(error.message.replace(/^error: /, ''));
-    }
-    throw error;
-  }
+    .option('--out-dir <dir>', 'where latest.json / latest.md go', 'bench');
+  // nx's run-commands forwards flags as `--quick=true`; accept that spelling of the booleans.
+  if (parseCommand(command, argv.map((a) => a.replace(/^(--(?:quick|include-cpu|farm))=true$/, '$1'))) === 'help') return 'help';
   const o = command.opts();
   const quick: boolean = o.quick;
   return {

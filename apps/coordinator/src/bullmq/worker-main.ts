@@ -16,7 +16,8 @@
  * running ones (worker.close()), exit 0; a second signal exits at once (the job's lock then
  * expires and BullMQ hands it to another worker).
  */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { integerAtLeast, optionsOrExitCode, parseCommand, UsageError } from '../command-line.js';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
@@ -44,37 +45,22 @@ interface WorkerOptions {
   lockDuration: number;
 }
 
-function nonNegativeInt(flag: string, min: number) {
-  return (value: string) => {
-    if (!/^\d+$/.test(value) || Number(value) < min) throw new InvalidArgumentError(`${flag} must be an integer ≥ ${min}, got "${value}"`);
-    return Number(value);
-  };
-}
-
 function parseArgs(argv: string[]): WorkerOptions | 'help' {
   const command = new Command('worker')
     .description('BullMQ worker for `sweep --executor bullmq`: runs sweep units from the Redis queue.')
     .requiredOption('--redis <url>', 'Redis server, redis://[user:password@]host:port[/db]')
-    .option('--concurrency <n>', 'units run at once (worker threads, one tfjs engine each)', nonNegativeInt('--concurrency', 1), 1)
+    .option('--concurrency <n>', 'units run at once (worker threads, one tfjs engine each)', integerAtLeast('--concurrency', 1), 1)
     .addOption(new Option('--backend <name>', "tfjs backend; auto = the sweep's --backend").choices(['auto', ...BACKEND_PREFERENCE]).default('auto'))
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
     .option('--runs-dir <dir>', 'where models and results of dependencies are materialised', join(tmpdir(), 'advx-bullmq-runs'))
-    .option('--gpu <index>', 'sets CUDA_VISIBLE_DEVICES for this process (one worker process per GPU)', nonNegativeInt('--gpu', 0))
-    .option('--lock-duration <ms>', 'BullMQ job lock (ms); a worker silent this long is presumed dead and its job re-queued (also the stalled-check interval)', nonNegativeInt('--lock-duration', 1000), 30_000)
-    .exitOverride()
-    .configureOutput({ writeOut: (s) => process.stdout.write(s), writeErr: () => {} });
-  try {
-    command.parse(argv, { from: 'user' });
-  } catch (error) {
-    if (error instanceof CommanderError && (error.code === 'commander.helpDisplayed' || error.code === 'commander.help')) return 'help';
-    if (error instanceof CommanderError) throw new Error(error.message.replace(/^error: /, ''));
-    throw error;
-  }
+    .option('--gpu <index>', 'sets CUDA_VISIBLE_DEVICES for this process (one worker process per GPU)', integerAtLeast('--gpu', 0))
+    .option('--lock-duration <ms>', 'BullMQ job lock (ms); a worker silent this long is presumed dead and its job re-queued (also the stalled-check interval)', integerAtLeast('--lock-duration', 1000), 30_000);
+  if (parseCommand(command, argv) === 'help') return 'help';
   const o = command.opts();
   try {
     redisOptions(o.redis);
   } catch (error) {
-    throw new Error(`--redis: ${(error as Error).message}`);
+    throw new UsageError(`--redis: ${(error as Error).message}`);
   }
   return { redis: o.redis, concurrency: o.concurrency, backend: o.backend, dataDir: o.dataDir, runsDir: resolve(o.runsDir), gpu: o.gpu, lockDuration: o.lockDuration };
 }
@@ -87,15 +73,8 @@ function backendFor(worker: string, sweep: string): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let options;
-  try {
-    options = parseArgs(argv);
-  } catch (error) {
-    process.stderr.write(`advx worker: ${(error as Error).message}\n(run with --help for usage)\n`);
-    return 2;
-  }
-  if (options === 'help') return 0;
-  const o = options;
+  const o = optionsOrExitCode('worker', () => parseArgs(argv));
+  if (typeof o === 'number') return o;
 
   // Native TensorFlow reads these when it loads, in the unit threads, i.e. after this point.
   if (o.gpu !== undefined) {
