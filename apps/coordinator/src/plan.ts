@@ -7,9 +7,10 @@ import type { DatasetRef, Unit, UnitConfig } from './units.js';
  * Bumped, for one unit kind, when its handler changes what it computes for the same config, so
  * stale cached results are not mistaken for current ones, while the other kinds' results (trained
  * models above all) stay valid. History: 2 for all kinds at the start of this table; fooling 3
- * added per-step success rates.
+ * added per-step success rates; train 3 is the paper's protocol (absolute schedules, unscaled input
+ * dropout, best-epoch weights, the continued stage).
  */
-export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 2, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3 };
+export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 3, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3 };
 
 export function unitKey(config: UnitConfig): string {
   // Which craft unit an evaluation reads its examples from is how it works, not what it computes:
@@ -88,6 +89,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
           training: model.training[preset],
           seed: seed + 1000 * i,
           earlyStopping: model.earlyStopping?.[preset] ?? null,
+          continuation: model.continuation?.[preset] ?? null,
           epochsFrom: chooser ?? null,
           includeValidation: !!model.retrainFrom,
           rubbishClass: model.rubbishClass?.[preset] ?? null,

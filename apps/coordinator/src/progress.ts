@@ -113,7 +113,7 @@ export class SweepProgress {
   }
 
   private epochSummary(): string {
-    return [...this.epochs.values()].map((e) => `${e.role}#${e.seed} epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}`).join(', ');
+    return [...this.epochs.values()].map((e) => `${e.role}#${e.seed} ${e.stage === 2 ? 'stage 2 ' : ''}epoch ${e.epoch}/${e.epochs} loss ${e.loss.toFixed(3)}${e.bestEpoch ? ` best ${e.bestEpoch}` : ''}`).join(', ');
   }
 
   onEpoch(event: ProgressEvent): void {

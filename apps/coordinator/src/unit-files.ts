@@ -19,6 +19,9 @@ export function unitFiles(runsDir: string, key: string, kind: UnitConfig['kind']
 
 export const modelDirectory = (runsDir: string, trainKey: string): string => unitFiles(runsDir, trainKey, 'train')!.directory;
 
+/** A training unit's last checkpoint, while it runs (removed once its model is saved). */
+export const checkpointPath = (runsDir: string, trainKey: string): string => join(runsDir, trainKey, 'checkpoint.msgpack');
+
 /** A craft unit's stored examples. */
 export const craftedPath = (runsDir: string, craftKey: string): string => unitFiles(runsDir, craftKey, 'craft')!.marker;
 

@@ -1,5 +1,5 @@
 import type { DatasetName } from '@advx/data';
-import type { ModelSpec, TrainConfig } from '@advx/models';
+import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
 import type { AttackSpec } from './experiments/types.js';
 
 /**
@@ -17,12 +17,6 @@ export interface DatasetRef {
   classes: number[] | null;
 }
 
-export interface EarlyStopping {
-  /** Epochs without improvement before stopping. */
-  patience: number;
-  /** Select on validation error under FGSM with this ε (§6's criterion), or on clean error when null. */
-  adversarialEps: number | null;
-}
 
 export interface TrainUnitConfig {
   kind: 'train';
@@ -30,7 +24,9 @@ export interface TrainUnitConfig {
   model: ModelSpec;
   training: TrainConfig;
   seed: number;
-  earlyStopping: EarlyStopping | null;
+  earlyStopping: EarlyStoppingRule | null;
+  /** Stage 2 of the paper's protocol (needs early stopping). */
+  continuation: Continuation | null;
   /** Train for the epoch count that this (early-stopping) train unit chose. */
   epochsFrom: string | null;
   /** Train on training + validation examples (the retraining on all 60,000 of §6). */

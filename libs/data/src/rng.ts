@@ -1,4 +1,4 @@
-import { xoroshiro128plus } from 'pure-rand/generator/xoroshiro128plus';
+import { xoroshiro128plus, xoroshiro128plusFromState } from 'pure-rand/generator/xoroshiro128plus';
 
 type Generator = ReturnType<typeof xoroshiro128plus>;
 
@@ -15,6 +15,16 @@ export class Rng {
   static fromSeed(seed: number): Rng {
     if (!Number.isInteger(seed)) throw new Error(`seed must be an integer, got ${seed}`);
     return new Rng(xoroshiro128plus(seed | 0));
+  }
+
+  /** The generator's whole state, to checkpoint a stream mid-run and resume it exactly (`fromState`). */
+  state(): number[] {
+    return [...this.generator.getState()];
+  }
+
+  static fromState(state: readonly number[]): Rng {
+    if (state.length !== 4 || !state.every(Number.isInteger)) throw new Error(`an Rng state is 4 integers, got [${state.join(', ')}]`);
+    return new Rng(xoroshiro128plusFromState(state));
   }
 
   /**
@@ -57,9 +67,12 @@ export class Rng {
     return out;
   }
 
-  /** Bernoulli(keep) mask scaled by 1/keep (inverted dropout), ready to multiply activations. */
-  fillDropoutMask(out: Float32Array, keep: number): Float32Array {
-    const scale = 1 / keep;
+  /**
+   * Bernoulli(keep) mask, its kept entries equal to `scale`, ready to multiply activations. The
+   * default 1/keep is inverted dropout; pylearn2's `input_scales` lets a layer choose another
+   * (mnist_pi masks its pixels at .8 and scales them by 1).
+   */
+  fillDropoutMask(out: Float32Array, keep: number, scale = 1 / keep): Float32Array {
     for (let i = 0; i < out.length; i++) out[i] = this.uniform() < keep ? scale : 0;
     return out;
   }

@@ -97,10 +97,14 @@ export class Classifier {
     return this.dense[0]?.weights ?? this.rbf!.centres;
   }
 
-  /** Input widths that dropout applies to, in order: the input, then each hidden layer's output. */
-  dropoutWidths(): { width: number; keep: number }[] {
-    const widths = [{ width: this.inputSize, keep: this.spec.inputKeep }];
-    for (const width of this.hiddenWidths) widths.push({ width, keep: this.spec.hiddenKeep });
+  /**
+   * Input widths that dropout applies to, in order: the input, then each hidden layer's output,
+   * with the keep-probability and the value a kept entry is multiplied by (ModelSpec.inputScale).
+   */
+  dropoutWidths(): { width: number; keep: number; scale: number }[] {
+    const { inputKeep, hiddenKeep, inputScale = 1 / inputKeep } = this.spec;
+    const widths = [{ width: this.inputSize, keep: inputKeep, scale: inputScale }];
+    for (const width of this.hiddenWidths) widths.push({ width, keep: hiddenKeep, scale: 1 / hiddenKeep });
     return widths;
   }
 

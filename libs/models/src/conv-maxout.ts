@@ -123,6 +123,7 @@ export function convMaxoutSpec(overrides: Partial<ModelSpec> & { scale?: number 
     head: 'softmax',
     inputKeep: 0.8,
     hiddenKeep: 0.5,
+    inputScale: 1,
     maxColumnNorm: 1.9365,
     initRange: 0.005,
     firstLayerL1: 0,

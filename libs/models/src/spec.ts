@@ -55,6 +55,14 @@ export interface ModelSpec {
   /** Dropout keep-probabilities: the input and each hidden layer (1 = no dropout). */
   inputKeep: number;
   hiddenKeep: number;
+  /**
+   * What a kept input pixel is multiplied by while training (pylearn2 `input_scales`). Absent means
+   * 1/inputKeep (inverted dropout, so test-time inputs need no rescaling). The paper's maxout nets
+   * use 1: pixels are masked at .8 and not rescaled, so the first layer sees inputs 1/.8 larger at
+   * test time than their training-time mean. Hidden layers always use 1/hiddenKeep (pylearn2's
+   * default scale 2 for p = .5).
+   */
+  inputScale?: number;
   /** Max-norm on each unit's incoming weight vector (pylearn2's max_col_norm); null = none. */
   maxColumnNorm: number | null;
   /** Weights drawn from U(-initRange, initRange) by our seeded PRNG; biases start at 0. */
@@ -93,6 +101,7 @@ export function maxoutSpec(overrides: Partial<ModelSpec> & { units?: number; pie
     head: 'softmax',
     inputKeep: 0.8,
     hiddenKeep: 0.5,
+    inputScale: 1,
     maxColumnNorm: 1.9365,
     initRange: 0.005,
     firstLayerL1: 0,

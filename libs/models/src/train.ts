@@ -1,29 +1,31 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Rng } from '@advx/data';
+import { Rng } from '@advx/data';
 import { fgsm } from '@advx/attacks';
 import { asAttackTarget } from './attack-target.js';
 import { ownedVariable, type Classifier, type DropoutMasks } from './classifier.js';
+import { learningRateAt, momentumAt, type LearningRateSchedule, type MomentumSchedule } from './schedule.js';
 
 /**
  * What each training step minimises. The paper's variants all live here so that a model trained
  * adversarially and its noise-trained controls differ only in this field of their config.
+ * `clip` says whether the perturbed input is clipped to [0, 1]: the paper never says it clips, so
+ * it is a stated choice of each config, not a hidden default.
  */
 export type Objective =
   | { kind: 'clean' }
   /** J̃ = α J(x) + (1 − α) J(x + ε sign ∇ₓJ) (§6), the adversarial example crafted on the dropout net. */
-  | { kind: 'adversarial'; alpha: number; eps: number }
-  /** Controls (§6): train on x + ε·(random ±1) or x + U(−ε, ε), clipped to [0, 1]. */
-  | { kind: 'noise'; distribution: 'sign' | 'uniform'; eps: number };
+  | { kind: 'adversarial'; alpha: number; eps: number; clip: boolean }
+  /** Controls (§6): train on x + ε·(random ±1) or x + U(−ε, ε). */
+  | { kind: 'noise'; distribution: 'sign' | 'uniform'; eps: number; clip: boolean };
 
 export interface TrainConfig {
+  /** Epoch cap of the run (early stopping, when the caller uses it, usually ends it sooner). */
   epochs: number;
   batchSize: number;
-  /** Learning rate decays linearly from `learningRate` to `learningRate · finalLearningRateFactor`. */
-  learningRate: number;
-  finalLearningRateFactor: number;
-  /** Momentum ramps linearly from `initialMomentum` to `finalMomentum` over the epochs (pylearn2's MomentumAdjustor). */
-  initialMomentum: number;
-  finalMomentum: number;
+  /** Per-update schedule, by the absolute update count (schedule.ts). */
+  learningRate: LearningRateSchedule;
+  /** Per-epoch schedule, by the absolute 1-based epoch. */
+  momentum: MomentumSchedule;
   objective: Objective;
 }
 
@@ -38,6 +40,8 @@ export interface EpochReport {
   epochs: number;
   meanLoss: number;
   examplesPerSecond: number;
+  learningRate: number;
+  momentum: number;
 }
 
 export interface TrainHooks {
@@ -45,18 +49,49 @@ export interface TrainHooks {
   onEpoch?: (report: EpochReport) => boolean | void | Promise<boolean | void>;
 }
 
-function schedule(config: TrainConfig, epoch: number): { learningRate: number; momentum: number } {
-  const t = config.epochs > 1 ? epoch / (config.epochs - 1) : 1;
-  return {
-    learningRate: config.learningRate * (1 + t * (config.finalLearningRateFactor - 1)),
-    momentum: config.initialMomentum + t * (config.finalMomentum - config.initialMomentum),
-  };
+/** A data set uploaded once, sliced into batches on the device. */
+export class DeviceData {
+  readonly images: tf.Tensor2D;
+  readonly labels: tf.Tensor1D;
+  readonly count: number;
+
+  constructor(data: TrainData, inputSize: number) {
+    this.count = data.count;
+    this.images = tf.tensor2d(data.images, [data.count, inputSize]);
+    this.labels = tf.tensor1d(data.labels, 'int32');
+  }
+
+  dispose(): void {
+    this.images.dispose();
+    this.labels.dispose();
+  }
 }
 
-/** Fresh inverted-dropout masks for one batch, drawn from our PRNG (tfjs' own dropout ignores seeds). */
-function dropoutMasks(model: Classifier, batch: number, rng: Rng): DropoutMasks {
-  return model.dropoutWidths().map(({ width, keep }) =>
-    keep >= 1 ? tf.ones([batch, width]) : tf.tensor2d(rng.fillDropoutMask(new Float32Array(batch * width), keep), [batch, width]),
+/** The random streams a training run draws from, each its own, so their states can be saved. */
+const STREAMS = ['shuffle', 'dropout', 'noise'] as const;
+type StreamName = (typeof STREAMS)[number];
+
+/** Everything a Trainer needs to continue exactly where it stopped (with the model's weights). */
+export interface TrainerState {
+  /** Epochs this trainer has completed. */
+  epoch: number;
+  /** Absolute update count (the learning rate's clock). */
+  update: number;
+  velocities: Float32Array[];
+  streams: Record<StreamName, number[]>;
+}
+
+export interface TrainerOptions {
+  /** Absolute update count of the first update (a continued run keeps the decay going). */
+  startUpdate?: number;
+  /** A fixed momentum instead of the schedule (pylearn2's continued stage sets it once). */
+  momentum?: number;
+}
+
+/** Fresh dropout masks for one batch, drawn from our PRNG (tfjs' own dropout ignores seeds). */
+export function dropoutMasks(model: Classifier, batch: number, rng: Rng): DropoutMasks {
+  return model.dropoutWidths().map(({ width, keep, scale }) =>
+    keep >= 1 ? tf.ones([batch, width]) : tf.tensor2d(rng.fillDropoutMask(new Float32Array(batch * width), keep, scale), [batch, width]),
   );
 }
 
@@ -69,7 +104,8 @@ function objectiveInputs(model: Classifier, x: tf.Tensor2D, labels: tf.Tensor1D,
     case 'clean':
       return [[x, 1]];
     case 'adversarial': {
-      const xAdv = fgsm(asAttackTarget(model, masks), x, { eps: objective.eps, labels });
+      const range = objective.clip ? {} : { clipMin: -Infinity, clipMax: Infinity };
+      const xAdv = fgsm(asAttackTarget(model, masks), x, { eps: objective.eps, labels, ...range });
       return [
         [x, objective.alpha],
         [xAdv, 1 - objective.alpha],
@@ -81,77 +117,180 @@ function objectiveInputs(model: Classifier, x: tf.Tensor2D, labels: tf.Tensor1D,
         objective.distribution === 'uniform'
           ? rng.fillUniform(new Float32Array(x.size), -eps, eps)
           : rng.fillUniform(new Float32Array(x.size)).map((u) => (u < 0.5 ? -eps : eps));
-      return [[tf.clipByValue(tf.add(x, tf.tensor2d(noise, x.shape)), 0, 1) as tf.Tensor2D, 1]];
+      const noisy = tf.add(x, tf.tensor2d(noise, x.shape)) as tf.Tensor2D;
+      return [[objective.clip ? (tf.clipByValue(noisy, 0, 1) as tf.Tensor2D) : noisy, 1]];
     }
   }
 }
 
+/** The cost of one batch under `objective` (with the penalty), as differentiated by a step. */
+function batchCost(model: Classifier, inputs: [tf.Tensor2D, number][], masks: DropoutMasks, targets: tf.Tensor2D): tf.Scalar {
+  const terms = inputs.map(([input, weight]) => tf.mul(model.loss(model.scores(input, masks), targets), weight));
+  const loss = tf.addN(terms) as tf.Scalar;
+  return model.spec.firstLayerL1 > 0 ? tf.add(loss, tf.mul(tf.sum(tf.abs(model.firstLayerWeights)), model.spec.firstLayerL1)) : loss;
+}
+
 /**
- * Minibatch SGD with momentum, max-norm after every step, optional first-layer L1. The training set
- * is uploaded once; each epoch gathers one shuffled copy on the device and slices batches from it,
- * so the hot loop creates only the per-batch dropout masks and reads nothing back until the
- * epoch ends.
+ * Minibatch SGD with momentum (v ← m v − lr g; θ ← θ + v, pylearn2's Momentum), max-norm after
+ * every step, optional first-layer L1. One epoch at a time, so a caller can monitor, stop,
+ * checkpoint and resume between epochs; its whole state is `state()`. The hot loop creates only
+ * the per-batch dropout masks and reads nothing back until the epoch ends.
  */
-export async function train(model: Classifier, data: TrainData, config: TrainConfig, rng: Rng, hooks: TrainHooks = {}): Promise<EpochReport[]> {
-  const shuffleRng = rng.fork('shuffle');
-  const dropoutRng = rng.fork('dropout');
-  const noiseRng = rng.fork('noise');
-  const variables = model.variables;
-  const velocities = variables.map((v) => ownedVariable(() => tf.zerosLike(v)));
-  const allImages = tf.tensor2d(data.images, [data.count, model.inputSize]);
-  const allLabels = tf.tensor1d(data.labels, 'int32');
-  const reports: EpochReport[] = [];
-  try {
-    for (let epoch = 0; epoch < config.epochs; epoch++) {
-      const started = performance.now();
-      const { learningRate, momentum } = schedule(config, epoch);
-      const order = tf.tensor1d(shuffleRng.permutation(data.count), 'int32');
-      const epochImages = tf.gather(allImages, order);
-      const epochLabels = tf.gather(allLabels, order);
-      order.dispose();
-      let lossSum = tf.scalar(0);
-      let batches = 0;
+export class Trainer {
+  private readonly velocities: tf.Variable[];
+  private readonly streams: Record<StreamName, Rng>;
+  epoch = 0;
+  update: number;
+
+  constructor(
+    private readonly model: Classifier,
+    private readonly data: DeviceData,
+    private readonly config: TrainConfig,
+    rng: Rng,
+    private readonly options: TrainerOptions = {},
+  ) {
+    this.update = options.startUpdate ?? 0;
+    this.velocities = model.variables.map((v) => ownedVariable(() => tf.zerosLike(v)));
+    this.streams = Object.fromEntries(STREAMS.map((name) => [name, rng.fork(name)])) as Record<StreamName, Rng>;
+  }
+
+  /** Momentum of the next epoch (1-based absolute epoch this.epoch + 1). */
+  get momentum(): number {
+    return this.options.momentum ?? momentumAt(this.config.momentum, this.epoch + 1);
+  }
+
+  get learningRate(): number {
+    return learningRateAt(this.config.learningRate, this.update);
+  }
+
+  async runEpoch(): Promise<EpochReport> {
+    const { model, data, config } = this;
+    const started = performance.now();
+    const momentum = this.momentum;
+    const firstLearningRate = this.learningRate;
+    const variables = model.variables;
+    const order = tf.tensor1d(this.streams.shuffle.permutation(data.count), 'int32');
+    const epochImages = tf.gather(data.images, order);
+    const epochLabels = tf.gather(data.labels, order);
+    order.dispose();
+    let lossSum = tf.scalar(0);
+    let batches = 0;
+    try {
       for (let start = 0; start < data.count; start += config.batchSize) {
         const size = Math.min(config.batchSize, data.count - start);
+        const learningRate = this.learningRate;
         const batchLoss = tf.tidy(() => {
           const x = tf.slice(epochImages, [start, 0], [size, -1]) as tf.Tensor2D;
           const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
           const targets = model.targets(labels);
-          const masks = dropoutMasks(model, size, dropoutRng);
-          const inputs = objectiveInputs(model, x, labels, masks, config.objective, noiseRng);
-          const { value, grads } = tf.variableGrads(() => {
-            const terms = inputs.map(([input, weight]) => tf.mul(model.loss(model.scores(input, masks), targets), weight));
-            const loss = tf.addN(terms) as tf.Scalar;
-            return model.spec.firstLayerL1 > 0 ? tf.add(loss, tf.mul(tf.sum(tf.abs(model.firstLayerWeights)), model.spec.firstLayerL1)) : loss;
-          }, variables);
+          const masks = dropoutMasks(model, size, this.streams.dropout);
+          const inputs = objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise);
+          const { value, grads } = tf.variableGrads(() => batchCost(model, inputs, masks, targets), variables);
           variables.forEach((v, i) => {
-            const velocity = velocities[i];
+            const velocity = this.velocities[i];
             velocity.assign(tf.sub(tf.mul(velocity, momentum), tf.mul(grads[v.name], learningRate)));
             v.assign(tf.add(v, velocity));
           });
           return value;
         });
         model.applyConstraints();
+        this.update++;
         const next = tf.add(lossSum, batchLoss) as tf.Scalar;
         lossSum.dispose();
         batchLoss.dispose();
         lossSum = next;
         batches++;
       }
+    } finally {
       epochImages.dispose();
       epochLabels.dispose();
-      const meanLoss = (await lossSum.data())[0] / batches;
-      lossSum.dispose();
-      const seconds = (performance.now() - started) / 1000;
-      const report = { epoch: epoch + 1, epochs: config.epochs, meanLoss, examplesPerSecond: data.count / seconds };
+    }
+    const meanLoss = (await lossSum.data())[0] / batches;
+    lossSum.dispose();
+    this.epoch++;
+    if (!Number.isFinite(meanLoss)) throw new Error(`training diverged at epoch ${this.epoch} (loss ${meanLoss})`);
+    const seconds = (performance.now() - started) / 1000;
+    return { epoch: this.epoch, epochs: config.epochs, meanLoss, examplesPerSecond: data.count / seconds, learningRate: firstLearningRate, momentum };
+  }
+
+  async state(): Promise<TrainerState> {
+    return {
+      epoch: this.epoch,
+      update: this.update,
+      velocities: await Promise.all(this.velocities.map(async (v) => new Float32Array(await v.data()))),
+      streams: Object.fromEntries(STREAMS.map((name) => [name, this.streams[name].state()])) as Record<StreamName, number[]>,
+    };
+  }
+
+  restore(state: TrainerState): void {
+    if (state.velocities.length !== this.velocities.length) throw new Error(`checkpoint has ${state.velocities.length} velocities, the model ${this.velocities.length}`);
+    this.epoch = state.epoch;
+    this.update = state.update;
+    tf.tidy(() => this.velocities.forEach((v, i) => v.assign(tf.tensor(state.velocities[i], v.shape))));
+    for (const name of STREAMS) this.streams[name] = Rng.fromState(state.streams[name]);
+  }
+
+  dispose(): void {
+    for (const v of this.velocities) v.dispose();
+  }
+}
+
+/** Trains for `config.epochs` epochs (fewer if `onEpoch` returns false), with the schedules from update 0. */
+export async function train(model: Classifier, data: TrainData, config: TrainConfig, rng: Rng, hooks: TrainHooks = {}): Promise<EpochReport[]> {
+  const device = new DeviceData(data, model.inputSize);
+  const trainer = new Trainer(model, device, config, rng);
+  const reports: EpochReport[] = [];
+  try {
+    while (trainer.epoch < config.epochs) {
+      const report = await trainer.runEpoch();
       reports.push(report);
-      if (!Number.isFinite(meanLoss)) throw new Error(`training diverged at epoch ${epoch + 1} (loss ${meanLoss})`);
       if ((await hooks.onEpoch?.(report)) === false) break;
     }
   } finally {
-    allImages.dispose();
-    allLabels.dispose();
-    for (const v of velocities) v.dispose();
+    trainer.dispose();
+    device.dispose();
   }
   return reports;
+}
+
+/** Monitoring batch (pylearn2's monitor uses the training batch size; the size only affects speed here). */
+const MONITOR_BATCH = 500;
+
+function forEachSlice(data: DeviceData, batch: number, body: (x: tf.Tensor2D, labels: tf.Tensor1D, size: number) => tf.Scalar): Promise<number> {
+  let sum = tf.scalar(0);
+  for (let start = 0; start < data.count; start += batch) {
+    const size = Math.min(batch, data.count - start);
+    const next = tf.tidy(() => tf.add(sum, body(tf.slice(data.images, [start, 0], [size, -1]) as tf.Tensor2D, tf.slice(data.labels, [start], [size]) as tf.Tensor1D, size)));
+    sum.dispose();
+    sum = next as tf.Scalar;
+  }
+  return sum.data().then((v) => {
+    sum.dispose();
+    return v[0] / data.count;
+  });
+}
+
+/**
+ * Misclassification rate of the test-time (dropout-free) net, pylearn2's `valid_y_misclass`; with
+ * `adversarialEps`, on FGSM examples crafted against that net (§6's adversarial validation error).
+ */
+export function errorRate(model: Classifier, data: DeviceData, adversarialEps: number | null = null): Promise<number> {
+  const target = asAttackTarget(model);
+  return forEachSlice(data, MONITOR_BATCH, (x, labels) => {
+    const input = adversarialEps === null ? x : fgsm(target, x, { eps: adversarialEps, labels });
+    return tf.sum(tf.cast(tf.notEqual(model.predict(model.scores(input)), labels), 'float32'));
+  });
+}
+
+/**
+ * The training objective on `data` as pylearn2's monitor computes its `*_objective` channels: the
+ * cost of the training-time net, with fresh dropout masks (and noise or adversarial examples) per
+ * batch, at the current weights. Batches are `batchSize` (the monitor's default), in order.
+ */
+export function objectiveValue(model: Classifier, data: DeviceData, config: TrainConfig, rng: Rng): Promise<number> {
+  return forEachSlice(data, config.batchSize, (x, labels, size) => {
+    const masks = dropoutMasks(model, size, rng);
+    const inputs = objectiveInputs(model, x, labels, masks, config.objective, rng);
+    return tf.mul(batchCost(model, inputs, masks, model.targets(labels)), size) as tf.Scalar;
+  });
 }

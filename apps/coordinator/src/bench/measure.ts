@@ -70,7 +70,7 @@ function syntheticData(count: number, rng: Rng): TrainData {
 async function timeTraining(spec: ModelSpec, objective: Objective, s: ChildSettings, data: TrainData): Promise<number[]> {
   const model = new Classifier(spec, INPUT, CLASSES, Rng.fromSeed(1));
   // lr small and constant so 'random labels' never diverge; schedule values do not change the work.
-  const config: TrainConfig = { epochs: s.warmup + s.reps, batchSize: s.batch, learningRate: 0.01, finalLearningRateFactor: 1, initialMomentum: 0.5, finalMomentum: 0.5, objective };
+  const config: TrainConfig = { epochs: s.warmup + s.reps, batchSize: s.batch, learningRate: { initial: 0.01, decayFactor: 1, min: 0 }, momentum: { initial: 0.5, final: 0.5, startEpoch: 1, saturateEpoch: 1 }, objective };
   const rates: number[] = [];
   try {
     await train(model, data, config, Rng.fromSeed(2), {
@@ -173,7 +173,7 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
     return result;
   };
 
-  const adversarial: Objective = { kind: 'adversarial', alpha: 0.5, eps: 0.25 };
+  const adversarial: Objective = { kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false };
   const trainT = summarize(await phase('train', () => timeTraining(maxoutSpec(), { kind: 'clean' }, s, data)));
   const noDropT = summarize(await phase('train_nodrop', () => timeTraining(maxoutSpec({ inputKeep: 1, hiddenKeep: 1 }), { kind: 'clean' }, s, data)));
   const advT = summarize(await phase('adv_train', () => timeTraining(maxoutSpec(), adversarial, s, data)));

@@ -1,6 +1,6 @@
 import { maxoutSpec } from '@advx/models';
 import { MNIST_SCALE } from './fgsm-baseline.js';
-import { MAXOUT_EPOCHS, adversarialTraining, maxoutTraining, schedule } from './training.js';
+import { adversarialTraining, maxoutProtocol, maxoutTraining } from './training.js';
 import type { ExperimentSpec } from './types.js';
 
 const fgsm25 = { kind: 'fgsm', eps: 0.25 } as const;
@@ -13,10 +13,10 @@ export const adversarialTrainingExperiment: ExperimentSpec = {
   dataset: 'mnist',
   scale: MNIST_SCALE,
   models: {
-    maxout: { spec: maxoutSpec(), training: maxoutTraining },
-    'maxout-adv': { spec: maxoutSpec(), training: adversarialTraining },
-    'maxout-sign-noise': { spec: maxoutSpec(), training: schedule(MAXOUT_EPOCHS, { kind: 'noise', distribution: 'sign', eps: 0.25 }) },
-    'maxout-uniform-noise': { spec: maxoutSpec(), training: schedule(MAXOUT_EPOCHS, { kind: 'noise', distribution: 'uniform', eps: 0.25 }) },
+    maxout: { spec: maxoutSpec(), ...maxoutTraining },
+    'maxout-adv': { spec: maxoutSpec(), ...adversarialTraining },
+    'maxout-sign-noise': { spec: maxoutSpec(), ...maxoutProtocol({ kind: 'noise', distribution: 'sign', eps: 0.25, clip: false }) },
+    'maxout-uniform-noise': { spec: maxoutSpec(), ...maxoutProtocol({ kind: 'noise', distribution: 'uniform', eps: 0.25, clip: false }) },
   },
   evaluations: {
     'maxout-fgsm': { source: 'maxout', attack: fgsm25 },

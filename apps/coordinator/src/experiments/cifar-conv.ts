@@ -26,7 +26,7 @@ export const cifarConv: ExperimentSpec = {
     paper: { trainCount: null, testCount: null, validationSize: 0, shortened: 'paper width, fixed 200 epochs instead of early stopping; [0, 1] pixels instead of GCN + ZCA' },
   },
   maxSeeds: { cpu: 1 },
-  models: { conv: { spec, training: schedule({ smoke: 1, cpu: 5, paper: 200 }, { kind: 'clean' }, 0.05) } },
+  models: { conv: { spec, training: schedule({ smoke: 1, cpu: 5, paper: 200 }, { kind: 'clean' }, { initial: 0.05 }) } },
   evaluations: { 'conv-fgsm': { source: 'conv', attack: { kind: 'fgsm', eps: 0.1 } } },
   analyses: {
     'conv-rubbish': { kind: 'rubbish', model: 'conv', count: { smoke: 100, cpu: 1000, paper: 1000 } },

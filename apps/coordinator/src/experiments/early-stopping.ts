@@ -1,5 +1,5 @@
 import { maxoutSpec, type ModelSpec } from '@advx/models';
-import { adversarialObjective, schedule } from './training.js';
+import { adversarialObjective, maxoutProtocol, schedule } from './training.js';
 import type { ExperimentSpec, PresetName } from './types.js';
 
 /**
@@ -37,7 +37,7 @@ export const earlyStopping: ExperimentSpec = {
       },
     },
     'wide-adv-retrained': { spec: wide, training: adversarial, retrainFrom: 'wide-adv-select' },
-    'wide-clean': { spec: wide, training: schedule(EPOCHS) },
+    'wide-clean': { spec: wide, ...maxoutProtocol(undefined, { stage1: EPOCHS, stage2: { smoke: null, cpu: 3, paper: 500 } }) },
   },
   evaluations: {
     'selected-test': { source: 'wide-adv-retrained', attack: null },

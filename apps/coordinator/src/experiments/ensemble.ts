@@ -1,5 +1,5 @@
 import { maxoutSpec } from '@advx/models';
-import { schedule } from './training.js';
+import { maxoutProtocol } from './training.js';
 import type { ExperimentSpec } from './types.js';
 
 const fgsm25 = { kind: 'fgsm', eps: 0.25 } as const;
@@ -18,7 +18,7 @@ export const ensembleExperiment: ExperimentSpec = {
   // Twelve members per seed: on the cpu budget one ensemble is trained, not one per seed.
   maxSeeds: { cpu: 1 },
   models: {
-    member: { spec: maxoutSpec(), training: schedule({ smoke: 1, cpu: 10, paper: 250 }), members: 12 },
+    member: { spec: maxoutSpec(), ...maxoutProtocol(undefined, { stage1: { smoke: 1, cpu: 10, paper: 1000 }, stage2: { smoke: null, cpu: 2, paper: 500 } }), members: 12 },
   },
   evaluations: {
     'ensemble-fgsm': { source: 'member', attack: fgsm25 },

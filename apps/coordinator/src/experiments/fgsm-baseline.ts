@@ -18,7 +18,7 @@ export const fgsmBaseline: ExperimentSpec = {
   scale: MNIST_SCALE,
   models: {
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
-    maxout: { spec: maxoutSpec(), training: maxoutTraining },
+    maxout: { spec: maxoutSpec(), ...maxoutTraining },
   },
   evaluations: {
     'softmax-fgsm': { source: 'softmax', attack: { kind: 'fgsm', eps: 0.25 } },

@@ -10,7 +10,7 @@ export const foolingExperiment: ExperimentSpec = {
   section: 'App. A, Fig. 5',
   dataset: 'mnist',
   scale: MNIST_SCALE,
-  models: { maxout: { spec: maxoutSpec(), training: maxoutTraining } },
+  models: { maxout: { spec: maxoutSpec(), ...maxoutTraining } },
   evaluations: {},
   analyses: {
     'maxout-fooling': { kind: 'fooling', model: 'maxout', samplesPerClass: { smoke: 5, cpu: 100, paper: 100 }, eps: 0.25, maxSteps: 20 },

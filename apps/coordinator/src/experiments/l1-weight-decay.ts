@@ -11,9 +11,9 @@ export const l1WeightDecay: ExperimentSpec = {
   dataset: 'mnist',
   scale: MNIST_SCALE,
   models: {
-    maxout: { spec: maxoutSpec(), training: maxoutTraining },
-    'maxout-l1-0.0025': { spec: maxoutSpec({ name: 'maxout-240-l1-0.0025', firstLayerL1: 0.0025 }), training: maxoutTraining },
-    'maxout-l1-0.00025': { spec: maxoutSpec({ name: 'maxout-240-l1-0.00025', firstLayerL1: 0.00025 }), training: maxoutTraining },
+    maxout: { spec: maxoutSpec(), ...maxoutTraining },
+    'maxout-l1-0.0025': { spec: maxoutSpec({ name: 'maxout-240-l1-0.0025', firstLayerL1: 0.0025 }), ...maxoutTraining },
+    'maxout-l1-0.00025': { spec: maxoutSpec({ name: 'maxout-240-l1-0.00025', firstLayerL1: 0.00025 }), ...maxoutTraining },
   },
   evaluations: {
     'maxout-train': { source: 'maxout', attack: null, split: 'train' },

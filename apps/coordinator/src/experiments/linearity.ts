@@ -10,7 +10,7 @@ export const linearityExperiment: ExperimentSpec = {
   section: '§8, Fig. 4',
   dataset: 'mnist',
   scale: MNIST_SCALE,
-  models: { maxout: { spec: maxoutSpec(), training: maxoutTraining } },
+  models: { maxout: { spec: maxoutSpec(), ...maxoutTraining } },
   evaluations: {},
   analyses: {
     // Test example 4 is a 4, the digit of the paper's figure.

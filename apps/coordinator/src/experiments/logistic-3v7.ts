@@ -15,7 +15,7 @@ export const logistic3v7: ExperimentSpec = {
     paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'the 3s and 7s of the 50,000-example split, 100 epochs' },
   },
   models: {
-    logistic: { spec: logisticRegressionSpec(), training: schedule({ smoke: 1, cpu: 20, paper: 100 }, { kind: 'clean' }, 0.1, 0.9) },
+    logistic: { spec: logisticRegressionSpec(), training: schedule({ smoke: 1, cpu: 20, paper: 100 }, { kind: 'clean' }, {}, { final: 0.9, saturateEpoch: 20 }) },
   },
   evaluations: {
     'logistic-fgsm': { source: 'logistic', attack: { kind: 'fgsm', eps: 0.2 } },

@@ -10,7 +10,7 @@ const agreement = (source: string, target: string) => `matrix:transfer:${source}
  * RBF training is not described in the paper; plain SGD on its independent-sigmoid-like cost with
  * a higher rate and momentum .9 trains it reliably (see libs/models tests).
  */
-export const rbfTraining = schedule({ smoke: 1, cpu: 20, paper: 100 }, { kind: 'clean' }, 0.2, 0.9);
+export const rbfTraining = schedule({ smoke: 1, cpu: 20, paper: 100 }, { kind: 'clean' }, { initial: 0.2 }, { final: 0.9, saturateEpoch: 20 });
 
 /** §7 and §8: shallow RBF networks resist adversarial examples; what transfers between models. */
 export const rbfAndTransfer: ExperimentSpec = {
@@ -20,7 +20,7 @@ export const rbfAndTransfer: ExperimentSpec = {
   dataset: 'mnist',
   scale: MNIST_SCALE,
   models: {
-    maxout: { spec: maxoutSpec(), training: maxoutTraining },
+    maxout: { spec: maxoutSpec(), ...maxoutTraining },
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
     rbf: { spec: rbfSpec(), training: rbfTraining },
   },

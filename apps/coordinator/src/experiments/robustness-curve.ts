@@ -16,8 +16,8 @@ export const robustnessCurve: ExperimentSpec = {
   },
   models: {
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
-    maxout: { spec: maxoutSpec(), training: maxoutTraining },
-    'maxout-adv': { spec: maxoutSpec(), training: adversarialTraining },
+    maxout: { spec: maxoutSpec(), ...maxoutTraining },
+    'maxout-adv': { spec: maxoutSpec(), ...adversarialTraining },
     rbf: { spec: rbfSpec(), training: rbfTraining },
   },
   evaluations: {},

@@ -18,11 +18,11 @@ export const rubbishExperiment: ExperimentSpec = {
   dataset: 'mnist',
   scale: MNIST_SCALE,
   models: {
-    maxout: { spec: maxoutSpec(), training: maxoutTraining },
-    'maxout-sigmoid': { spec: maxoutSpec({ name: 'maxout-240-sigmoid', head: 'sigmoid' }), training: maxoutTraining },
+    maxout: { spec: maxoutSpec(), ...maxoutTraining },
+    'maxout-sigmoid': { spec: maxoutSpec({ name: 'maxout-240-sigmoid', head: 'sigmoid' }), ...maxoutTraining },
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
     rbf: { spec: rbfSpec(), training: rbfTraining },
-    'maxout-none-class': { spec: maxoutSpec({ name: 'maxout-240-none', outputs: 11 }), training: maxoutTraining, rubbishClass: { smoke: 500, cpu: 10000, paper: 10000 } },
+    'maxout-none-class': { spec: maxoutSpec({ name: 'maxout-240-none', outputs: 11 }), ...maxoutTraining, rubbishClass: { smoke: 500, cpu: 10000, paper: 10000 } },
   },
   evaluations: {
     'none-class-clean': { source: 'maxout-none-class', attack: null },

@@ -1,6 +1,5 @@
 import type { DatasetName } from '@advx/data';
-import type { ModelSpec, TrainConfig } from '@advx/models';
-import type { EarlyStopping } from '../units.js';
+import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
 
 export type PresetName = 'smoke' | 'cpu' | 'paper';
 export const PRESET_NAMES: readonly PresetName[] = ['smoke', 'cpu', 'paper'];
@@ -32,7 +31,9 @@ export interface ModelRole {
   training: Record<PresetName, TrainConfig>;
   /** Train this many members per seed, with seeds seed + 1000·i (an ensemble, §9). */
   members?: number;
-  earlyStopping?: Record<PresetName, EarlyStopping>;
+  earlyStopping?: Record<PresetName, EarlyStoppingRule>;
+  /** Stage 2 of the paper's protocol: continue on all 60,000 from the best epoch (protocol.ts); null per preset = none. */
+  continuation?: Record<PresetName, Continuation | null>;
   /** Retrain on training + validation for the epochs that this role's early stopping chose (§6). */
   retrainFrom?: string;
   /** App. A: extra "none" class of N(0, I) rubbish examples, this many of them. */

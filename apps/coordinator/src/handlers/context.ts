@@ -15,8 +15,23 @@ export interface WorkerContext {
   progress: (event: ProgressEvent) => void;
 }
 
-/** A training unit's progress after each epoch; `elapsedSeconds` since the unit started, for ETAs. */
-export type ProgressEvent = { type: 'epoch'; key: string; role: string; seed: number; epoch: number; epochs: number; loss: number; examplesPerSecond: number; elapsedSeconds: number };
+/**
+ * A training unit's progress after each epoch of its stage (1, or 2 = the continued stage on all
+ * 60,000); `bestEpoch` is stage 1's best so far; `elapsedSeconds` since the unit started, for ETAs.
+ */
+export type ProgressEvent = {
+  type: 'epoch';
+  key: string;
+  role: string;
+  seed: number;
+  stage: 1 | 2;
+  epoch: number;
+  epochs: number;
+  loss: number;
+  bestEpoch: number | null;
+  examplesPerSecond: number;
+  elapsedSeconds: number;
+};
 
 /** A unit kind's work: what it measured; the runner adds the backend, timing and memory. */
 export type Handler = (context: WorkerContext, unit: Unit) => Promise<Pick<UnitOutput, 'metrics' | 'artifacts'>>;

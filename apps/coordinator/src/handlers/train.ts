@@ -1,10 +1,11 @@
+import { readFile, rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
-import { fgsm } from '@advx/attacks';
-import { ClassificationAccumulator } from '@advx/metrics';
-import { Classifier, asAttackTarget, saveModel, train, type EpochReport, type Predictor } from '@advx/models';
+import { Classifier, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
+import { decode, encode } from '../codec.js';
+import { writeFileAtomic } from '../store.js';
 import type { TrainUnitConfig } from '../units.js';
-import { modelDirectory } from '../unit-files.js';
-import { flatSize, forEachBatch, readResult, unitData, type Handler } from './context.js';
+import { checkpointPath, modelDirectory } from '../unit-files.js';
+import { flatSize, readResult, unitData, type Handler } from './context.js';
 
 function concat(a: Dataset, b: Dataset): Dataset {
   const images = new Float32Array(a.images.length + b.images.length);
@@ -23,19 +24,30 @@ function withRubbishClass(data: Dataset, count: number, rng: Rng): Dataset {
   return { ...concat(data, rubbish), numClasses: data.numClasses + 1 };
 }
 
-/** Error of `model` on `data`, clean or under FGSM with ε — the early-stopping criterion. */
-async function errorRate(model: Predictor, data: Dataset, adversarialEps: number | null): Promise<number> {
-  const accumulator = new ClassificationAccumulator();
-  const target = asAttackTarget(model);
+/**
+ * How often a training unit saves its state. Long enough that writing it (weights, velocities and
+ * the best weights: ~15 MB for the 240-unit net) costs nothing measurable, short enough that a
+ * killed run loses minutes, not hours. ADVX_CHECKPOINT_SECONDS overrides it (tests use 0).
+ */
+function checkpointInterval(): number {
+  const raw = process.env.ADVX_CHECKPOINT_SECONDS;
+  const seconds = raw === undefined ? 120 : Number(raw);
+  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`ADVX_CHECKPOINT_SECONDS must be a number of seconds ≥ 0, got "${raw}"`);
+  return seconds;
+}
+
+async function readCheckpoint(path: string): Promise<ProtocolCheckpoint | null> {
+  let bytes: Buffer;
   try {
-    forEachBatch(data, (x, labels) => {
-      const input = adversarialEps === null ? x : fgsm(target, x, { eps: adversarialEps, labels });
-      const scores = model.scores(input);
-      accumulator.add(model.predict(scores), labels, model.confidence(scores));
-    });
-    return (await accumulator.result()).error;
-  } finally {
-    accumulator.dispose();
+    bytes = await readFile(path);
+  } catch {
+    return null;
+  }
+  // Written atomically, so a file that is there is whole; one that does not decode is not ours.
+  try {
+    return decode<ProtocolCheckpoint>(bytes);
+  } catch (error) {
+    throw new Error(`${path}: not a readable training checkpoint (${(error as Error).message}); delete it to restart this unit from scratch`);
   }
 }
 
@@ -55,31 +67,54 @@ export const runTrain: Handler = async (context, unit) => {
 
   const model = new Classifier(config.model, flatSize(data), data.numClasses, rng);
   const validation = config.earlyStopping ? unitData(context, config.dataset, 'validation') : null;
-  const history: { epoch: number; validationError: number }[] = [];
-  let best = { epoch: 0, error: Infinity };
+  const checkpointFile = checkpointPath(context.runsDir, unit.key);
+  const interval = checkpointInterval();
+  let lastCheckpoint = performance.now();
+  const resume = await readCheckpoint(checkpointFile);
   try {
-    const reports = await train(model, data, training, rng, {
-      onEpoch: async (r: EpochReport) => {
-        context.progress({ type: 'epoch', key: unit.key, role: unit.role, seed: unit.seed, epoch: r.epoch, epochs: r.epochs, loss: r.meanLoss, examplesPerSecond: r.examplesPerSecond, elapsedSeconds: (performance.now() - started) / 1000 });
-        if (!validation || !config.earlyStopping) return;
-        const error = await errorRate(model, validation, config.earlyStopping.adversarialEps);
-        history.push({ epoch: r.epoch, validationError: error });
-        if (error < best.error) best = { epoch: r.epoch, error };
-        return r.epoch - best.epoch < config.earlyStopping.patience;
+    const outcome = await fitProtocol(
+      model,
+      { train: data, validation },
+      { training, earlyStopping: config.earlyStopping, continuation: config.continuation },
+      rng,
+      {
+        resume,
+        onEpoch: (r: EpochRecord, bestEpoch) => {
+          context.progress({
+            type: 'epoch', key: unit.key, role: unit.role, seed: unit.seed, stage: r.stage, epoch: r.epoch, epochs: r.stage === 1 ? training.epochs : config.continuation!.maxEpochs,
+            loss: r.trainLoss, bestEpoch, examplesPerSecond: r.examplesPerSecond, elapsedSeconds: (performance.now() - started) / 1000,
+          });
+        },
+        checkpoint: {
+          due: () => (performance.now() - lastCheckpoint) / 1000 >= interval,
+          save: async (checkpoint) => {
+            await writeFileAtomic(checkpointFile, encode(checkpoint));
+            lastCheckpoint = performance.now();
+          },
+        },
       },
-    });
+    );
     await saveModel(model, modelDirectory(context.runsDir, unit.key), data.numClasses);
-    const speeds = reports.map((r) => r.examplesPerSecond).sort((a, b) => a - b);
+    // The finished model and result.json replace it; a stale checkpoint must not outlive its unit.
+    await rm(checkpointFile, { force: true });
+    const speeds = outcome.history.map((r) => r.examplesPerSecond).sort((a, b) => a - b);
+    const last = outcome.history[outcome.history.length - 1];
     return {
       metrics: {
-        epochs: reports.length,
-        final_loss: reports[reports.length - 1].meanLoss,
+        epochs: outcome.history.length,
+        stage1_epochs: outcome.stage1Epochs,
+        final_loss: last.trainLoss,
         examples_per_second: speeds[Math.floor(speeds.length / 2)],
         train_count: data.count,
-        best_epoch: validation ? best.epoch : null,
-        best_validation_error: validation ? best.error : null,
+        best_epoch: outcome.bestEpoch,
+        best_validation_error: outcome.bestValidationError,
+        stage2_epochs: outcome.stage2Epochs,
+        stage2_target_objective: outcome.stage2Target,
+        stage2_final_objective: outcome.stage2FinalObjective,
+        stage2_matched: outcome.stage2Stop === null ? null : Number(outcome.stage2Stop === 'matched'),
+        resumed_from_epoch: resume ? resume.history.length : null,
       },
-      artifacts: history.length ? { validationHistory: history } : undefined,
+      artifacts: { history: outcome.history },
     };
   } finally {
     model.dispose();
