@@ -52,6 +52,8 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     trainCount: scale.trainCount,
     testCount: scale.testCount,
     validationSize: scale.validationSize,
+    // Only where a preset sets it, so the keys of runs that monitor the whole split did not change when it came.
+    ...(scale.validationCount ? { validationCount: scale.validationCount } : {}),
     classes: experiment.classes ?? null,
   };
   const units: Unit[] = [];

@@ -13,6 +13,8 @@ export interface DatasetRef {
   trainCount: number | null;
   testCount: number | null;
   validationSize: number;
+  /** Validation examples a unit monitors (its first n; null or absent = all of them). */
+  validationCount?: number | null;
   /** Keep only these classes, relabelled 0..k-1 (e.g. [3, 7] for §5's logistic regression). */
   classes: number[] | null;
 }

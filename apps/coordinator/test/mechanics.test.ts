@@ -9,13 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset, Rng } from '@advx/data';
 import { fgsm, rubbishExamples } from '@advx/attacks';
-import { asAttackTarget, Classifier, Ensemble, loadModel, maxoutSpec, rbfSpec, softmaxRegressionSpec, type ModelSpec, type Objective, type TrainConfig } from '@advx/models';
+import { asAttackTarget, Classifier, Ensemble, loadModel, maxoutSpec, rbfSpec, softmaxRegressionSpec, type Continuation, type EarlyStoppingRule, type ModelSpec, type Objective, type TrainConfig } from '@advx/models';
 import { unitKey } from '../src/plan.js';
 import { shareSplits, viewSplit } from '../src/shared-data.js';
 import { RunStore } from '../src/store.js';
 import { craft, loadPredictor, runUnit, unitData, type WorkerContext } from '../src/handlers/index.js';
 import { craftedPath, modelDirectory } from '../src/unit-files.js';
-import type { DatasetRef, EarlyStopping, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units.js';
+import type { DatasetRef, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units.js';
 import type { LinearityArtifacts } from '../src/report-figures.js';
 import { mnistDir } from './helpers.js';
 
@@ -33,10 +33,8 @@ const ref = (overrides: Partial<DatasetRef> = {}): DatasetRef => ({ name: 'mnist
 const schedule = (epochs: number, learningRate = 0.1, momentum = 0.9, objective: Objective = { kind: 'clean' }): TrainConfig => ({
   epochs,
   batchSize: 100,
-  learningRate,
-  finalLearningRateFactor: 1,
-  initialMomentum: momentum,
-  finalMomentum: momentum,
+  learningRate: { initial: learningRate, decayFactor: 1, min: 0 },
+  momentum: { initial: momentum, final: momentum, startEpoch: 1, saturateEpoch: 1 },
   objective,
 });
 
@@ -60,7 +58,8 @@ async function run(u: Unit): Promise<UnitOutput> {
 interface TrainOptions {
   seed?: number;
   dataset?: DatasetRef;
-  earlyStopping?: EarlyStopping | null;
+  earlyStopping?: EarlyStoppingRule | null;
+  continuation?: Continuation | null;
   epochsFrom?: string | null;
   includeValidation?: boolean;
   rubbishClass?: number | null;
@@ -74,6 +73,7 @@ function trainUnit(role: string, model: ModelSpec, training: TrainConfig, o: Tra
     training,
     seed: o.seed ?? 1,
     earlyStopping: o.earlyStopping ?? null,
+    continuation: o.continuation ?? null,
     epochsFrom: o.epochsFrom ?? null,
     includeValidation: o.includeValidation ?? false,
     rubbishClass: o.rubbishClass ?? null,

@@ -13,7 +13,9 @@ const done = (u: Unit, computeSeconds: number, worker = 'w1'): UnitStatus => ({
   resultPath: null,
   result: { key: u.key, role: u.role, seed: 1, config: u.config, metrics: {}, backend: 'x', computeSeconds, finishedAt: '', attempts: 1, run: { worker, startedAt: 0, finishedAt: 0, tensorsAfter: 0, heapUsedMB: 0, rssMB: 0 } },
 });
-const epoch = (key: string, role: string, epoch: number, epochs: number, elapsedSeconds: number) => ({ type: 'epoch' as const, key, role, seed: 1, epoch, epochs, loss: 0, examplesPerSecond: 0, elapsedSeconds });
+const epoch = (key: string, role: string, epoch: number, epochs: number, elapsedSeconds: number, extra: { stage?: 1 | 2; bestEpoch?: number | null } = {}) => ({
+  type: 'epoch' as const, key, role, seed: 1, stage: extra.stage ?? 1, epoch, epochs, loss: 0, bestEpoch: extra.bestEpoch ?? null, examplesPerSecond: 0, elapsedSeconds,
+});
 
 describe('EtaEstimator', () => {
   const units = [unit('t1', 'maxout', 'train'), unit('t2', 'maxout', 'train'), unit('t3', 'softmax', 'train'), unit('e1', 'maxout-fgsm', 'evaluate'), unit('e2', 'softmax-fgsm', 'evaluate')];
@@ -66,6 +68,10 @@ describe('SweepProgress without a terminal', () => {
     const progress = new SweepProgress(units, logger, 1, 0);
     progress.onEpoch(epoch('t1', 'maxout', 2, 10, 20));
     expect(lines.at(-1)).toBe('training: maxout#1 epoch 2/10 loss 0.000 | ETA ≥ 1m 20s');
+    progress.onEpoch(epoch('t1', 'maxout', 3, 10, 30, { bestEpoch: 2 }));
+    expect(lines.at(-1)).toMatch(/^training: maxout#1 epoch 3\/10 loss 0\.000 best 2 \|/);
+    progress.onEpoch(epoch('t1', 'maxout', 1, 5, 40, { stage: 2, bestEpoch: 2 }));
+    expect(lines.at(-1)).toMatch(/^training: maxout#1 stage 2 epoch 1\/5 loss 0\.000 best 2 \|/);
     progress.onUnit(done(units[0], 100), { cached: 0, done: 1, failed: 0, skipped: 0, cancelled: 0, running: 0, pending: 1 }, true);
     expect(lines.at(-1)).toMatch(/^finished maxout seed 1 \(t1\) in 100\.0 s \[1\/2, ETA ≥ 0s\]$/);
     progress.stop();

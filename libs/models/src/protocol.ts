@@ -63,8 +63,8 @@ interface Best {
   /** Updates done after the best epoch (stage 2's learning-rate clock starts here). */
   update: number;
   error: number;
-  /** Stage-1 training objective at the best epoch: stage 2's target. */
-  trainObjective: number;
+  /** Stage-1 training objective at the best epoch: stage 2's target (set when stage 1 ends). */
+  trainObjective: number | null;
   weights: Float32Array[];
 }
 
@@ -153,17 +153,16 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
           let error: number | null = null;
           if (earlyStopping && validation) {
             error = await errorRate(model, validation, earlyStopping.adversarialEps);
-            if (best === null || error < best.error) {
-              // Only needed at the best epoch, so computed only when the best changes.
-              const trainObjective = continuation ? await objectiveValue(model, train, training, monitorRng) : NaN;
-              best = { epoch: report.epoch, update: trainer.update, error, trainObjective, weights: await readWeights(model) };
-            }
+            if (best === null || error < best.error) best = { epoch: report.epoch, update: trainer.update, error, trainObjective: null, weights: await readWeights(model) };
           }
           record(1, report, error, null);
           if (earlyStopping && best && report.epoch - best.epoch >= earlyStopping.patience) break;
           if (trainer.epoch < training.epochs) await save(1, trainer);
         }
-        if (best && !continuation) writeWeights(model, best.weights);
+        if (best) writeWeights(model, best.weights);
+        // pylearn2 monitors the training objective after every epoch; only the best epoch's value is
+        // used (stage 2's target), so it is computed once, on the best weights, when stage 1 ends.
+        if (best && continuation) best.trainObjective = await objectiveValue(model, train, training, monitorRng);
       } finally {
         trainer.dispose();
         train.dispose();
@@ -181,6 +180,7 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
       stage2Stop: null,
     };
     if (!continuation || !best || !validation) return outcome;
+    const target = best.trainObjective!;
 
     // Stage 2: pylearn2 starts a new SGD on the loaded best model (fresh velocities and iterator).
     const all = new DeviceData(concat(data.train, data.validation!), model.inputSize);
@@ -198,18 +198,18 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
         writeWeights(model, best.weights);
         objective = await objectiveValue(model, validation, training, monitorRng);
       }
-      while (objective > best.trainObjective && trainer.epoch < continuation.maxEpochs) {
+      while (objective > target && trainer.epoch < continuation.maxEpochs) {
         const report = await trainer.runEpoch();
         objective = await objectiveValue(model, validation, training, monitorRng);
         record(2, report, await errorRate(model, validation), objective);
-        if (objective > best.trainObjective && trainer.epoch < continuation.maxEpochs) await save(2, trainer, objective);
+        if (objective > target && trainer.epoch < continuation.maxEpochs) await save(2, trainer, objective);
       }
       return {
         ...outcome,
         stage2Epochs: trainer.epoch,
-        stage2Target: best.trainObjective,
+        stage2Target: target,
         stage2FinalObjective: objective,
-        stage2Stop: objective <= best.trainObjective ? 'matched' : 'cap',
+        stage2Stop: objective <= target ? 'matched' : 'cap',
       };
     } finally {
       trainer.dispose();

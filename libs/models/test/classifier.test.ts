@@ -57,9 +57,9 @@ describe('Classifier forward pass', () => {
     const model = makeModel(maxoutSpec({ units: 6, pieces: 3, initRange: 0.5, inputKeep: 1, hiddenKeep: 1 }), D, K, 4);
     const widths = model.dropoutWidths();
     expect(widths).toEqual([
-      { width: D, keep: 1 },
-      { width: 6, keep: 1 },
-      { width: 6, keep: 1 },
+      { width: D, keep: 1, scale: 1 },
+      { width: 6, keep: 1, scale: 1 },
+      { width: 6, keep: 1, scale: 1 },
     ]);
     const x = inputs(5);
     const masks: DropoutMasks = widths.map(({ width, keep }) => tf.tensor2d(Rng.fromSeed(6).fillDropoutMask(new Float32Array(N * width), keep), [N, width]));
@@ -188,7 +188,7 @@ describe('RBF head', () => {
     const model = makeModel(rbfSpec(), D, K, 20);
     const before = evaluate(model, data, D);
     // RBF units train slowly (§7): from wide kernels every output first falls, then the classes separate.
-    const reports = await train(model, data, trainConfig({ epochs: 30, learningRate: 0.2, finalLearningRateFactor: 0.1, initialMomentum: 0.9, finalMomentum: 0.9 }), Rng.fromSeed(20));
+    const reports = await train(model, data, trainConfig({ epochs: 30, learningRate: { initial: 0.2, decayFactor: 10 ** (1 / ((30 * data.count) / 20)), min: 0 }, momentum: 0.9 }), Rng.fromSeed(20));
     const after = evaluate(model, data, D);
     expect(Number.isFinite(after.loss)).toBe(true);
     expect(reports[reports.length - 1].meanLoss).toBeLessThan(reports[0].meanLoss);

@@ -236,7 +236,7 @@ describe('conv maxout Classifier', () => {
     const data = blobs(120, D, K, 7, 0.2);
     const model = new Classifier(tinySpec({ inputKeep: 0.8, hiddenKeep: 1, initRange: 0.3 }), D, K, Rng.fromSeed(1));
     const before = tf.memory().numTensors;
-    const reports = await train(model, data, trainConfig({ epochs: 8, batchSize: 20, learningRate: 0.1, initialMomentum: 0.9, finalMomentum: 0.9 }), Rng.fromSeed(2));
+    const reports = await train(model, data, trainConfig({ epochs: 8, batchSize: 20, learningRate: 0.1, momentum: 0.9 }), Rng.fromSeed(2));
     expect(tf.memory().numTensors).toBe(before);
     const losses = reports.map((r) => r.meanLoss);
     expect(losses.every(Number.isFinite)).toBe(true);

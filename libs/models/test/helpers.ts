@@ -27,16 +27,18 @@ export function noiseData(count: number, inputSize: number, numClasses: number, 
   return { images, labels, count };
 }
 
-export function trainConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+/** A training config with a constant learning rate and momentum (the schedules have tests of their own). */
+export function trainConfig(
+  overrides: Partial<Omit<TrainConfig, 'learningRate' | 'momentum'>> & { learningRate?: number | TrainConfig['learningRate']; momentum?: number | TrainConfig['momentum'] } = {},
+): TrainConfig {
+  const { learningRate = 0.1, momentum = 0.5, ...rest } = overrides;
   return {
     epochs: 1,
     batchSize: 20,
-    learningRate: 0.1,
-    finalLearningRateFactor: 1,
-    initialMomentum: 0.5,
-    finalMomentum: 0.5,
+    learningRate: typeof learningRate === 'number' ? { initial: learningRate, decayFactor: 1, min: 0 } : learningRate,
+    momentum: typeof momentum === 'number' ? { initial: momentum, final: momentum, startEpoch: 1, saturateEpoch: 1 } : momentum,
     objective: { kind: 'clean' },
-    ...overrides,
+    ...rest,
   };
 }
 

@@ -75,7 +75,7 @@ describe('learning', () => {
 
   it('maxout: loss falls and error is low', async () => {
     const spec = smallMaxout({ initRange: 0.3, inputKeep: 1, hiddenKeep: 1 });
-    const { model, losses } = await trained(spec, data, trainConfig({ epochs: 6, learningRate: 0.2, finalMomentum: 0.9 }), 4);
+    const { model, losses } = await trained(spec, data, trainConfig({ epochs: 6, learningRate: 0.2, momentum: 0.9 }), 4);
     expect(losses[losses.length - 1]).toBeLessThan(0.2 * losses[0]);
     expect(evaluate(model, data, D).error).toBeLessThanOrEqual(0.02);
     model.dispose();
@@ -85,7 +85,7 @@ describe('learning', () => {
     const untrained = makeModel(smallMaxout({ initRange: 0.3 }), D, K, 4);
     const before = evaluate(untrained, data, D);
     untrained.dispose();
-    const { model } = await trained(smallMaxout({ initRange: 0.3 }), data, trainConfig({ epochs: 8, learningRate: 0.2, finalMomentum: 0.9 }), 4);
+    const { model } = await trained(smallMaxout({ initRange: 0.3 }), data, trainConfig({ epochs: 8, learningRate: 0.2, momentum: { initial: 0.5, final: 0.9, startEpoch: 1, saturateEpoch: 8 } }), 4);
     const after = evaluate(model, data, D);
     expect(after.loss).toBeLessThan(0.7 * before.loss);
     expect(after.error).toBeLessThanOrEqual(0.05);
@@ -148,9 +148,9 @@ describe('objectives', () => {
   const run = (objective: Objective, seed = 9) => trainedWeights(spec, data, trainConfig({ objective, epochs: 2 }), seed);
 
   it.each<[string, Objective]>([
-    ['adversarial', { kind: 'adversarial', alpha: 0.5, eps: 0.25 }],
-    ['noise (sign)', { kind: 'noise', distribution: 'sign', eps: 0.25 }],
-    ['noise (uniform)', { kind: 'noise', distribution: 'uniform', eps: 0.25 }],
+    ['adversarial', { kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false }],
+    ['noise (sign)', { kind: 'noise', distribution: 'sign', eps: 0.25, clip: false }],
+    ['noise (uniform)', { kind: 'noise', distribution: 'uniform', eps: 0.25, clip: false }],
   ])('%s runs, is deterministic per seed and differs from clean', async (_, objective) => {
     const clean = await run({ kind: 'clean' });
     const a = await run(objective);
@@ -165,14 +165,14 @@ describe('objectives', () => {
 
   it('adversarial training has a higher loss than clean training on the same batches', async () => {
     const clean = await run({ kind: 'clean' });
-    const adversarial = await run({ kind: 'adversarial', alpha: 0.5, eps: 0.25 });
+    const adversarial = await run({ kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false });
     expect(adversarial.losses[0]).toBeGreaterThan(clean.losses[0]);
   });
 
   it('degenerate settings reduce to clean training: α = 1, and uniform noise with ε = 0', async () => {
     const clean = await run({ kind: 'clean' });
-    const alphaOne = await run({ kind: 'adversarial', alpha: 1, eps: 0.25 });
-    const noNoise = await run({ kind: 'noise', distribution: 'uniform', eps: 0 });
+    const alphaOne = await run({ kind: 'adversarial', alpha: 1, eps: 0.25, clip: false });
+    const noNoise = await run({ kind: 'noise', distribution: 'uniform', eps: 0, clip: true });
     expect(maxAbsDiff(alphaOne.weights, clean.weights)).toBeLessThan(1e-6);
     expect(maxAbsDiff(noNoise.weights, clean.weights)).toBeLessThan(1e-6);
   });
@@ -183,8 +183,8 @@ describe('tensor bookkeeping', () => {
 
   it.each<[string, ModelSpec, Objective]>([
     ['clean maxout', smallMaxout(), { kind: 'clean' }],
-    ['adversarial maxout', smallMaxout(), { kind: 'adversarial', alpha: 0.5, eps: 0.1 }],
-    ['noise softmax + L1', softmaxRegressionSpec({ firstLayerL1: 0.001 }), { kind: 'noise', distribution: 'sign', eps: 0.1 }],
+    ['adversarial maxout', smallMaxout(), { kind: 'adversarial', alpha: 0.5, eps: 0.1, clip: false }],
+    ['noise softmax + L1', softmaxRegressionSpec({ firstLayerL1: 0.001 }), { kind: 'noise', distribution: 'sign', eps: 0.1, clip: false }],
   ])('train(...) leaves no tensors behind (%s)', async (_, spec, objective) => {
     const before = tf.memory().numTensors;
     const model = makeModel(spec, D, K, 12);

@@ -25,7 +25,7 @@ export const earlyStopping: ExperimentSpec = {
   section: '§6',
   dataset: 'mnist',
   scale: {
-    smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, shortened: '20 units, 2,000 examples, ≤ 2 epochs' },
+    smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, validationCount: 1000, shortened: '20 units, 2,000 examples, ≤ 2 epochs' },
     cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: '400 units instead of 1600, at most 12 epochs with patience 4 (paper: 1600 units, patience 100)' },
     paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'as in the paper, up to 1,000 epochs with patience 100' },
   },

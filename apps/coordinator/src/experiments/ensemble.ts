@@ -11,9 +11,9 @@ export const ensembleExperiment: ExperimentSpec = {
   section: '§9',
   dataset: 'mnist',
   scale: {
-    smoke: { trainCount: 1000, testCount: 500, validationSize: 10000, shortened: '12 members on 1,000 examples, 1 epoch each' },
-    cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: '12 members trained 10 epochs each (paper: full maxout schedule per member)' },
-    paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: '12 members with the fixed 250-epoch schedule' },
+    smoke: { trainCount: 1000, testCount: 500, validationSize: 10000, validationCount: 1000, shortened: '12 members on 1,000 examples, 1 epoch each' },
+    cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: "12 members, each the paper's protocol truncated to the best of ≤ 10 epochs, then ≤ 2 on 60,000" },
+    paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: "12 members, each with the paper's protocol" },
   },
   // Twelve members per seed: on the cpu budget one ensemble is trained, not one per seed.
   maxSeeds: { cpu: 1 },

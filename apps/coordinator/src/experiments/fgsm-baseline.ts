@@ -4,9 +4,14 @@ import type { ExperimentSpec, PresetScale, PresetName } from './types.js';
 
 /** The MNIST scale most experiments share: smoke checks the machinery, cpu shortens only the epochs. */
 export const MNIST_SCALE: Record<PresetName, PresetScale> = {
-  smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, shortened: '2,000 training examples, 1 epoch, 1,000 test examples: checks the machinery only' },
-  cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'maxout nets trained 30 epochs on the 50,000-example split (paper: early stopping, then retraining on 60,000)' },
-  paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'fixed 250 epochs on 50,000 examples instead of early stopping + retraining on 60,000' },
+  smoke: { trainCount: 2000, testCount: 1000, validationSize: 10000, validationCount: 1000, shortened: '2,000 training examples, 1,000 validation, ≤ 2 + 1 epochs, 1,000 test examples: checks the machinery only' },
+  cpu: {
+    trainCount: null,
+    testCount: null,
+    validationSize: 10000,
+    shortened: "the paper's protocol truncated: maxout nets keep the best of ≤ 25 epochs on 50,000, then ≤ 5 epochs on all 60,000 (paper: until 100 epochs without improvement, then until the objectives match)",
+  },
+  paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: "the paper's protocol (early stopping with patience 100 on 50,000, then continued on 60,000); caps of 1,000 and 500 epochs" },
 };
 
 /** §4: FGSM with ε = .25 against softmax regression (P1) and the maxout net (P2) on MNIST. */

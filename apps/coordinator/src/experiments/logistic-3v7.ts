@@ -10,7 +10,7 @@ export const logistic3v7: ExperimentSpec = {
   dataset: 'mnist',
   classes: [3, 7],
   scale: {
-    smoke: { trainCount: 1000, testCount: 500, validationSize: 10000, shortened: '1,000 training examples, 1 epoch' },
+    smoke: { trainCount: 1000, testCount: 500, validationSize: 10000, validationCount: 1000, shortened: '1,000 training examples, 1 epoch' },
     cpu: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'the 3s and 7s of the 50,000-example split, 20 epochs' },
     paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: 'the 3s and 7s of the 50,000-example split, 100 epochs' },
   },

@@ -25,7 +25,7 @@ export function schedule(
 /** Caps of the two stages of the maxout protocol per preset (patience 100 is the paper's throughout). */
 export interface ProtocolCaps {
   stage1: Record<PresetName, number>;
-  /** null: stop after stage 1 (smoke keeps tests fast). */
+  /** null: stop after stage 1. */
   stage2: Record<PresetName, number | null>;
 }
 
@@ -35,7 +35,7 @@ export interface ProtocolCaps {
  * validation objective matches stage 1's training objective at the best epoch. `cpu` truncates
  * both stages (the best epoch is then simply the best of the epochs run).
  */
-export const MAXOUT_CAPS: ProtocolCaps = { stage1: { smoke: 1, cpu: 25, paper: 1000 }, stage2: { smoke: null, cpu: 5, paper: 500 } };
+export const MAXOUT_CAPS: ProtocolCaps = { stage1: { smoke: 2, cpu: 25, paper: 1000 }, stage2: { smoke: 1, cpu: 5, paper: 500 } };
 export const PAPER_PATIENCE = 100;
 
 /** The paper's maxout protocol (protocol.ts in @advx/models) as the training fields of a model role. */

@@ -15,6 +15,8 @@ export interface PresetScale {
   testCount: number | null;
   /** Held-out validation size carved from the end of the training set (the maxout papers use 10,000). */
   validationSize: number;
+  /** Validation examples monitored by early stopping and trained on by the continued stage (null or absent = all). */
+  validationCount?: number | null;
   /** Where the preset departs from the paper's protocol, for the report. */
   shortened: string;
 }

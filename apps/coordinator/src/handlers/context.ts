@@ -49,7 +49,7 @@ export function unitData(context: WorkerContext, ref: DatasetRef, split: 'train'
   if (!shared) throw new Error(`dataset ${ref.name} was not loaded for this sweep`);
   let data = viewSplit(shared, split);
   if (ref.classes) data = filterClasses(data, ref.classes, true);
-  const count = split === 'train' ? ref.trainCount : split === 'test' ? ref.testCount : null;
+  const count = split === 'train' ? ref.trainCount : split === 'test' ? ref.testCount : (ref.validationCount ?? null);
   return head(data, count);
 }
 
