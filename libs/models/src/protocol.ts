@@ -100,6 +100,28 @@ export interface ProtocolHooks {
   resume?: ProtocolCheckpoint | null;
 }
 
+/** A typed array that a byte-oriented codec (msgpack without typed-array support) handed back as bytes. */
+function asFloat32(value: unknown, what: string): Float32Array {
+  if (value instanceof Float32Array) return value;
+  if (value instanceof Uint8Array && value.byteLength % 4 === 0) return new Float32Array(Uint8Array.from(value).buffer);
+  throw new Error(`checkpoint field ${what} is not a float32 array`);
+}
+
+/**
+ * A checkpoint as a codec decoded it, checked and with its float arrays restored: msgpack (as the
+ * coordinator stores it) returns Float32Arrays as their bytes.
+ */
+export function checkpointFromDecoded(value: unknown): ProtocolCheckpoint {
+  const c = value as ProtocolCheckpoint;
+  if (!c || (c.stage !== 1 && c.stage !== 2) || !Array.isArray(c.weights) || !c.trainer || !Array.isArray(c.history)) throw new Error('not a training checkpoint (stage, weights, trainer or history missing)');
+  return {
+    ...c,
+    weights: c.weights.map((w, i) => asFloat32(w, `weights[${i}]`)),
+    trainer: { ...c.trainer, velocities: c.trainer.velocities.map((v, i) => asFloat32(v, `trainer.velocities[${i}]`)) },
+    best: c.best ? { ...c.best, weights: c.best.weights.map((w, i) => asFloat32(w, `best.weights[${i}]`)) } : null,
+  };
+}
+
 async function readWeights(model: Classifier): Promise<Float32Array[]> {
   return Promise.all(model.variables.map(async (v) => new Float32Array(await v.data())));
 }

@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
-import { Classifier, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
+import { Classifier, checkpointFromDecoded, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
 import { decode, encode } from '../codec.js';
 import { writeFileAtomic } from '../store.js';
 import type { TrainUnitConfig } from '../units.js';
@@ -45,7 +45,7 @@ async function readCheckpoint(path: string): Promise<ProtocolCheckpoint | null> 
   }
   // Written atomically, so a file that is there is whole; one that does not decode is not ours.
   try {
-    return decode<ProtocolCheckpoint>(bytes);
+    return checkpointFromDecoded(decode(bytes));
   } catch (error) {
     throw new Error(`${path}: not a readable training checkpoint (${(error as Error).message}); delete it to restart this unit from scratch`);
   }
