@@ -121,7 +121,7 @@ export class SweepProgress {
     this.eta.onEpoch(event);
     if (this.bar) {
       this.bar.update({ epochs: this.epochSummary(), eta: this.eta.describe() });
-    } else if (Date.now() - this.lastLine > this.intervalMs) {
+    } else if (Date.now() - this.lastLine >= this.intervalMs) {
       this.lastLine = Date.now();
       this.logger.info(`training: ${this.epochSummary()} | ETA ${this.eta.describe()}`, { examplesPerSecond: Math.round(event.examplesPerSecond) });
     }

@@ -389,9 +389,9 @@ describe('models of the individual experiments', () => {
 
   it('trains the adversarial net on J̃ = .5 J(x) + .5 J(x + .25 sign ∇ₓJ), the controls on noise of the same size', () => {
     const plan = planOf('adversarial-training');
-    expect((unitAt(plan, 'maxout-adv', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'adversarial', alpha: 0.5, eps: 0.25 });
-    expect((unitAt(plan, 'maxout-sign-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'sign', eps: 0.25 });
-    expect((unitAt(plan, 'maxout-uniform-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'uniform', eps: 0.25 });
+    expect((unitAt(plan, 'maxout-adv', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false });
+    expect((unitAt(plan, 'maxout-sign-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'sign', eps: 0.25, clip: false });
+    expect((unitAt(plan, 'maxout-uniform-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'uniform', eps: 0.25, clip: false });
     const transfer = unitAt(plan, 'maxout→adv', 1).config as EvaluateUnitConfig;
     expect(transfer.source).toEqual([key(plan, 'maxout', 1)]);
     expect(transfer.target).toEqual([key(plan, 'maxout-adv', 1)]);

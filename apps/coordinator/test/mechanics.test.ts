@@ -207,7 +207,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
     it('stops after `patience` epochs without improvement and picks the first epoch of lowest error', async () => {
       // Learning rate 0: the validation error never improves after epoch 1, so a patience of 2 stops at epoch 3 of 10.
       frozen = await train('frozen-select', smallMaxout(), schedule(10, 0), { earlyStopping: { patience: 2, adversarialEps: 0.25 } });
-      const history = (frozen.output.artifacts as { validationHistory: { epoch: number; validationError: number }[] }).validationHistory;
+      const history = (frozen.output.artifacts as { history: { epoch: number; validationError: number }[] }).history;
       expect(frozen.metrics.epochs).toBe(3);
       expect(history.map((h) => h.epoch)).toEqual([1, 2, 3]);
       expect(new Set(history.map((h) => h.validationError)).size).toBe(1);
@@ -220,7 +220,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
       const maxEpochs = 6;
       // Trained on clean examples, so that its FGSM error is far from its clean error and the two criteria cannot be confused.
       const selected = await train('select', smallMaxout(), schedule(maxEpochs), { earlyStopping: { patience, adversarialEps: 0.25 }, dataset: ref({ trainCount: 2000 }) });
-      const history = (selected.output.artifacts as { validationHistory: { epoch: number; validationError: number }[] }).validationHistory;
+      const history = (selected.output.artifacts as { history: { epoch: number; validationError: number }[] }).history;
       const errors = history.map((h) => h.validationError);
       expect(history.map((h) => h.epoch)).toEqual(Array.from({ length: selected.metrics.epochs! }, (_, i) => i + 1));
       const argmin = errors.indexOf(Math.min(...errors)) + 1;
@@ -238,7 +238,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
       }
       expect(selected.metrics.epochs).toBe(stoppedAt);
 
-      // The saved model is the last epoch's: its FGSM ε=.25 error on all validation examples is the last entry.
+      // The saved model is the best epoch's (pylearn2's MonitorBasedSaveBest): its FGSM ε=.25 error on all validation examples is that entry.
       const model = await load(selected.key);
       const validation = viewSplit(context.datasets.mnist, 'validation');
       expect(validation.count).toBe(VALIDATION);
@@ -251,7 +251,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
         });
         const [adversarialWrong, cleanWrong] = await wrong.data();
         wrong.dispose();
-        expect(errors[errors.length - 1]).toBeCloseTo(adversarialWrong / validation.count, 6);
+        expect(errors[selected.metrics.best_epoch! - 1]).toBeCloseTo(adversarialWrong / validation.count, 6);
         expect(adversarialWrong).toBeGreaterThan(cleanWrong); // the criterion is adversarial, not clean, error
       } finally {
         model.dispose();
