@@ -11,9 +11,9 @@ const finishedUnits = (out: string) => (existsSync(join(out, 'runs')) ? readdirS
 const args = (out: string, extra: string[] = []) => ['--preset', 'smoke', '--seeds', '1,2', '--workers', '1', '--out', out, '--data-dir', mnistDir!, ...backendArgs(), ...extra];
 
 /** Starts the CLI and sends `signal` once `ready()` holds; resolves with the run. */
-function interruptWhen(out: string, signal: NodeJS.Signals, ready: () => boolean, extra: string[] = []) {
+function interruptWhen(out: string, signal: NodeJS.Signals, ready: () => boolean, extra: string[] = [], env: Record<string, string> = {}) {
   let timer: NodeJS.Timeout | undefined;
-  return runCli(args(out, extra), {}, (child) => {
+  return runCli(args(out, extra), env, (child) => {
     timer = setInterval(() => {
       if (ready()) {
         clearInterval(timer);
@@ -43,6 +43,36 @@ describe.skipIf(!mnistDir)('crashes and interruptions (real signals)', () => {
     expect(report.runs.filter((r) => r.status === 'done')).toHaveLength(report.runs.length - survived.length);
     expect(report.claims).toEqual(readReport(reference).claims);
   });
+
+  it('SIGKILL mid-epoch of a training run: the rerun resumes it from its checkpoint and ends with the uninterrupted run\'s numbers, bit for bit', async () => {
+    const oneSeed = ['--seeds', '1'];
+    const reference = scratch();
+    expect((await runCli(args(reference, oneSeed))).code).toBe(0);
+
+    // A checkpoint after every epoch; the kill lands within 50 ms of the first one, i.e. inside epoch 2.
+    const everyEpoch = { ADVX_CHECKPOINT_SECONDS: '0' };
+    const out = scratch();
+    const checkpoints = () => (existsSync(join(out, 'runs')) ? readdirSync(join(out, 'runs')).filter((k) => existsSync(join(out, 'runs', k, 'checkpoint.msgpack'))) : []);
+    const killed = await interruptWhen(out, 'SIGKILL', () => checkpoints().length > 0, oneSeed, everyEpoch);
+    expect(killed.signal).toBe('SIGKILL');
+    const [interrupted] = checkpoints();
+    expect(existsSync(join(out, 'runs', interrupted, 'result.json'))).toBe(false);
+
+    const rerun = await runCli(args(out, oneSeed), everyEpoch);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const result = (dir: string) => JSON.parse(readFileSync(join(dir, 'runs', interrupted, 'result.json'), 'utf8'));
+    const [resumed, uninterrupted] = [result(out), result(reference)];
+    expect(resumed.metrics.resumed_from_epoch).toBeGreaterThanOrEqual(1);
+    expect(uninterrupted.metrics.resumed_from_epoch).toBeNull();
+    const withoutTimings = (r: { artifacts: { history: { examplesPerSecond?: number }[] } }) => r.artifacts.history.map(({ examplesPerSecond: _, ...rest }) => rest);
+    expect(withoutTimings(resumed)).toEqual(withoutTimings(uninterrupted));
+    // Everything but the speed and the resume marker.
+    const numbersOf = ({ examples_per_second: _speed, resumed_from_epoch: _resumed, ...rest }: Record<string, number | null>) => rest;
+    expect(numbersOf(resumed.metrics)).toEqual(numbersOf(uninterrupted.metrics));
+    expect(readFileSync(join(out, 'runs', interrupted, 'model', 'weights.bin'))).toEqual(readFileSync(join(reference, 'runs', interrupted, 'model', 'weights.bin')));
+    expect(existsSync(join(out, 'runs', interrupted, 'checkpoint.msgpack'))).toBe(false);
+    expect(readReport(out).claims).toEqual(readReport(reference).claims);
+  }, 300_000);
 
   it('SIGINT: stops scheduling, keeps finished units, writes a report marked incomplete, exits 130', async () => {
     const out = scratch();
