@@ -35,12 +35,13 @@ export const curveRole = (curve: string, model: ModelRef, attack: string, eps: n
 
 export function craftRole(source: ModelRef, attack: AttackSpec, split: 'train' | 'test'): string {
   const steps = attack.kind === 'fgsm' ? '' : `×${attack.steps}`;
-  return `craft:${source}:${attack.kind}@${attack.eps}${steps}${split === 'test' ? '' : `:${split}`}`;
+  return `craft:${source}:${attack.kind}@${attack.eps}${steps}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
 }
 
 function curveAttack(kind: 'fgsm' | 'bim' | 'pgd', eps: number, steps: number): AttackSpec {
   // Iterative attacks use the customary step of 2.5·ε / steps (Madry et al.), so they can cross the ball.
-  return kind === 'fgsm' ? { kind, eps } : { kind, eps, steps, stepSize: (2.5 * eps) / steps };
+  // Curves go beyond the paper: their attacks keep to the pixel box, as robustness evaluations do.
+  return kind === 'fgsm' ? { kind, eps, clip: true } : { kind, eps, steps, stepSize: (2.5 * eps) / steps, clip: true };
 }
 
 /** Expands an experiment into units for each seed: training first, then what reads the models. */

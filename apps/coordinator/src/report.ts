@@ -1,6 +1,7 @@
 import { summarize } from '@advx/metrics';
 import { curveRole, matrixRole, type Plan } from './plan.js';
 import { SMOKE_NOTE, type MetricClaim, type PresetName } from './experiments/types.js';
+import { CLIPPED_ALTERNATIVE, CLIPPING_NOTE } from './experiments/clipping.js';
 import type { FarmProfile } from './farm-profile.js';
 import type { UnitStatus } from './scheduler.js';
 
@@ -15,6 +16,10 @@ export interface MetricReport {
   values: number[];
   /** 'within tolerance (±x pp)' | 'off by +x pp (tolerance ±y pp)' | 'ours only' | 'no data' | bound checks. */
   status: string;
+  /** Whether the paper's value lies inside our mean ± 95% CI (null without a paper value or with n < 2). */
+  paperInCi: boolean | null;
+  /** Another reading of the claim (e.g. clipped FGSM): shown, but not deciding the claim's status. */
+  alternative: string | null;
 }
 
 export interface ClaimReport {
@@ -137,11 +142,13 @@ function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
           n: summary.n,
           values,
           status: metricStatus(metric, summary.mean, summary.n),
+          paperInCi: metric.paper === null || !Number.isFinite(summary.ci95) || summary.n < 2 ? null : Math.abs(summary.mean - metric.paper) <= summary.ci95,
+          alternative: metric.alternative ?? null,
         };
         return [name, report];
       }),
     );
-    const compared = Object.entries(metrics).filter(([, m]) => m.paper !== null && m.n > 0);
+    const compared = Object.entries(metrics).filter(([, m]) => m.paper !== null && m.n > 0 && m.alternative === null);
     // A claim whose metrics are all ours-only (P17, P19) has data even though nothing is compared.
     const status = compared.length === 0 ? (Object.values(metrics).some((m) => m.n > 0) ? 'ours only' : 'no data') : compared.every(([, m]) => reproduced(m.status)) ? 'reproduced' : `differs: ${compared.filter(([, m]) => !reproduced(m.status)).map(([n]) => n).join(', ')}`;
     return { id: claim.id, experiment: experiment.id, description: claim.description, metrics, status, runs: [...runs] };
@@ -256,14 +263,16 @@ export function renderMarkdown(report: Report): string {
     lines.push(`Preset scale: ${experiment.shortened}. Seeds: ${experiment.seeds.join(', ')}.`, '');
     const claims = report.claims.filter((c) => c.experiment === experiment.id);
     if (claims.length) {
-      lines.push('| claim | metric | paper | ours (mean ± std) | 95% CI | n | status |', '|---|---|---|---|---|---|---|');
+      lines.push('| claim | metric | paper | ours (mean ± std) | 95% CI | n | status | paper in CI | reading |', '|---|---|---|---|---|---|---|---|---|');
       for (const claim of claims) {
         for (const [name, m] of Object.entries(claim.metrics)) {
           const paper = m.paper === null ? '–' : `${m.bound === 'atLeast' ? '≥ ' : m.bound === 'atMost' ? '≤ ' : ''}${percent(m.paper)}`;
           const ours = m.n ? `${percent(m.mean)} ± ${percent(m.std)}` : '–';
-          lines.push(`| ${claim.id} | ${name} | ${paper} | ${ours} | ${Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–'} | ${m.n} | ${m.status} |`);
+          const inCi = m.paperInCi === null ? '–' : m.paperInCi ? 'yes' : 'no';
+          lines.push(`| ${claim.id} | ${name} | ${paper} | ${ours} | ${Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–'} | ${m.n} | ${m.status} | ${inCi} | ${m.alternative ? `alternative: ${m.alternative}` : 'decides the status'} |`);
         }
       }
+      if (claims.some((c) => Object.values(c.metrics).some((m) => m.alternative?.includes(CLIPPED_ALTERNATIVE)))) lines.push('', CLIPPING_NOTE);
       lines.push('', '| claim | description | status |', '|---|---|---|');
       for (const claim of claims) lines.push(`| ${claim.id} | ${claim.description} | ${claim.status} |`);
       lines.push('');

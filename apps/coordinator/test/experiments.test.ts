@@ -244,7 +244,7 @@ describe('ensemble (§9)', () => {
       const one = unitAt(plan, 'member-to-ensemble-fgsm', seed).config as EvaluateUnitConfig;
       expect(one.source).toEqual([memberKeys[0]]);
       expect(one.target).toEqual(memberKeys);
-      expect(one.attack).toEqual({ kind: 'fgsm', eps: 0.25 });
+      expect(one.attack).toEqual({ kind: 'fgsm', eps: 0.25, clip: true });
     }
     expect(new Set(allSeeds).size).toBe(allSeeds.length);
     expect(plan.roles.has('member')).toBe(false);
@@ -345,7 +345,7 @@ describe('matrices and curves', () => {
     const own = unitAt(planOf('fgsm-baseline'), 'maxout-fgsm', 1);
     expect((own.config as EvaluateUnitConfig).craftUnit).toBeUndefined();
     expect(shared.key).toBe(own.key);
-    expect(unitKey({ ...(own.config as EvaluateUnitConfig), attack: { kind: 'fgsm', eps: 0.1 } })).not.toBe(own.key);
+    expect(unitKey({ ...(own.config as EvaluateUnitConfig), attack: { kind: 'fgsm', eps: 0.1, clip: true } })).not.toBe(own.key);
   });
 
   it('lets an attack no other evaluation shares craft its own examples', () => {
@@ -384,7 +384,7 @@ describe('models of the individual experiments', () => {
     expect(none.rubbishClass).toBe(500);
     expect((unitAt(planOf('rubbish'), 'maxout', 1).config as TrainUnitConfig).rubbishClass).toBeNull();
     const fgsmOnRubbish = unitAt(planOf('rubbish'), 'rubbish-none-class-fgsm', 1);
-    expect(fgsmOnRubbish.config).toMatchObject({ kind: 'rubbish', attack: { kind: 'fgsm', eps: 0.25 }, model: [key(planOf('rubbish'), 'maxout-none-class', 1)] });
+    expect(fgsmOnRubbish.config).toMatchObject({ kind: 'rubbish', attack: { kind: 'fgsm', eps: 0.25, clip: true }, model: [key(planOf('rubbish'), 'maxout-none-class', 1)] });
   });
 
   it('trains the adversarial net on J̃ = .5 J(x) + .5 J(x + .25 sign ∇ₓJ), the controls on noise of the same size', () => {

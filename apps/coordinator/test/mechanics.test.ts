@@ -16,6 +16,7 @@ import { RunStore } from '../src/store.js';
 import { craft, loadPredictor, runUnit, unitData, type WorkerContext } from '../src/handlers/index.js';
 import { craftedPath, modelDirectory } from '../src/unit-files.js';
 import type { DatasetRef, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units.js';
+import type { AttackSpec } from '../src/experiments/types.js';
 import type { LinearityArtifacts } from '../src/report-figures.js';
 import { mnistDir } from './helpers.js';
 
@@ -87,7 +88,7 @@ async function train(role: string, model: ModelSpec, training: TrainConfig, o: T
   return { key: u.key, metrics: output.metrics, output };
 }
 
-const evaluateUnit = (role: string, source: string[], target: string[], attack: { kind: 'fgsm'; eps: number } | null, dataset = ref()) =>
+const evaluateUnit = (role: string, source: string[], target: string[], attack: AttackSpec | null, dataset = ref()) =>
   unit(role, { kind: 'evaluate', dataset, source, target, attack, split: 'test', seed: 1 }, [...new Set([...source, ...target])]);
 
 async function load(key: string): Promise<Classifier> {
@@ -134,7 +135,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
         expect(predictor).toBeInstanceOf(Ensemble);
         const eps = 0.25;
         const [ours, reference, gradient, single, meanLogits] = tf.tidy(() => {
-          const ours = craft(asAttackTarget(predictor), x, labels, { kind: 'fgsm', eps }, Rng.fromSeed(1));
+          const ours = craft(asAttackTarget(predictor), x, labels, { kind: 'fgsm', eps, clip: true }, Rng.fromSeed(1));
           // Independent reference: the ensemble's cost written out from the members' probabilities.
           const oneHot = tf.cast(tf.oneHot(labels, 10), 'float32');
           const cost = (input: tf.Tensor) => {
@@ -143,7 +144,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
           };
           const g = tf.grad(cost)(x);
           const reference = tf.clipByValue(tf.add(x, tf.mul(tf.sign(g), eps)), 0, 1);
-          const single = craft(asAttackTarget(members[0]), x, labels, { kind: 'fgsm', eps }, Rng.fromSeed(1));
+          const single = craft(asAttackTarget(members[0]), x, labels, { kind: 'fgsm', eps, clip: true }, Rng.fromSeed(1));
           // The other plausible reading, averaging logits, must give a different attack.
           const logitCost = (input: tf.Tensor) => tf.losses.softmaxCrossEntropy(oneHot, tf.div(tf.addN(members.map((m) => m.scores(input as tf.Tensor2D))), members.length));
           const meanLogits = tf.clipByValue(tf.add(x, tf.mul(tf.sign(tf.grad(logitCost)(x)), eps)), 0, 1);
@@ -175,7 +176,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
 
     it('an evaluate unit over the members judges the averaged probabilities on those examples', async () => {
       const dataset = ref({ testCount: 200 });
-      const output = await run(evaluateUnit('ensemble-fgsm', memberKeys, memberKeys, { kind: 'fgsm', eps: 0.25 }, dataset));
+      const output = await run(evaluateUnit('ensemble-fgsm', memberKeys, memberKeys, { kind: 'fgsm', eps: 0.25, clip: true }, dataset));
       const members = await Promise.all(memberKeys.map(load));
       const { x, labels, y } = testBatch(200);
       try {
@@ -304,7 +305,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
       return { meanConfidence: topProbability.reduce((a, b) => a + b, 0) / count, falsePositiveRate: realClassOver.filter(Boolean).length / count, top };
     }
 
-    const rubbishUnit = (role: string, model: string, attack: { kind: 'fgsm'; eps: number } | null = null, seed = 5) =>
+    const rubbishUnit = (role: string, model: string, attack: AttackSpec | null = null, seed = 5) =>
       unit(role, { kind: 'rubbish', dataset: ref(), model: [model], count: RUBBISH, attack, seed }, [model]);
 
     it('a trained RBF net is confident on digits but not on N(0, I) rubbish, unlike maxout and softmax regression', async () => {
@@ -369,12 +370,12 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
       const clean = await run(evaluateUnit('none-class-clean', [none.key], [none.key], null));
       expect(clean.metrics.clean_error).toBeLessThan(0.5);
       // FGSM away from "none" on the same rubbish (P18) runs and leaves no tensors behind.
-      const attacked = await run(rubbishUnit('rubbish-none-class-fgsm', none.key, { kind: 'fgsm', eps: 0.25 }));
+      const attacked = await run(rubbishUnit('rubbish-none-class-fgsm', none.key, { kind: 'fgsm', eps: 0.25, clip: true }));
       expect(attacked.metrics.false_positive_rate).toBeGreaterThanOrEqual(output.metrics.false_positive_rate!);
     });
 
     it('transfer: agreement and agreement_both_wrong equal a recount of both models’ predictions on the same adversarial examples', async () => {
-      const output = await run(evaluateUnit('matrix:transfer:maxout→softmax', [models.maxout], [models.softmax], { kind: 'fgsm', eps: 0.25 }));
+      const output = await run(evaluateUnit('matrix:transfer:maxout→softmax', [models.maxout], [models.softmax], { kind: 'fgsm', eps: 0.25, clip: true }));
       const source = await load(models.maxout);
       const target = await load(models.softmax);
       const { x, labels, y } = testBatch(TEST);
@@ -417,7 +418,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
     });
 
     it('a transfer row crafted once by a craft unit gives every cell the numbers it gets crafting its own, for FGSM and for PGD’s random start', async () => {
-      for (const attack of [{ kind: 'fgsm', eps: 0.25 }, { kind: 'pgd', eps: 0.2, steps: 3, stepSize: 0.1 }] as const) {
+      for (const attack of [{ kind: 'fgsm', eps: 0.25, clip: true }, { kind: 'pgd', eps: 0.2, steps: 3, stepSize: 0.1, clip: true }] as const) {
         const craftUnit = unit(`craft:maxout:${attack.kind}`, { kind: 'craft', dataset: ref(), source: [models.maxout], attack, split: 'test', seed: 1 }, [models.maxout]);
         const crafted = await run(craftUnit);
         const stored = await readFile(craftedPath(runsDir, craftUnit.key));
@@ -435,9 +436,9 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
     });
 
     it('an evaluation refuses crafted examples of another split size, naming the file', async () => {
-      const craftUnit = unit('craft:softmax', { kind: 'craft', dataset: ref({ testCount: 100 }), source: [models.softmax], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1 }, [models.softmax]);
+      const craftUnit = unit('craft:softmax', { kind: 'craft', dataset: ref({ testCount: 100 }), source: [models.softmax], attack: { kind: 'fgsm', eps: 0.25, clip: true }, split: 'test', seed: 1 }, [models.softmax]);
       await run(craftUnit);
-      const wrong = unit('wrong', { kind: 'evaluate', dataset: ref(), source: [models.softmax], target: [models.maxout], attack: { kind: 'fgsm', eps: 0.25 }, split: 'test', seed: 1, craftUnit: craftUnit.key }, [craftUnit.key, models.maxout]);
+      const wrong = unit('wrong', { kind: 'evaluate', dataset: ref(), source: [models.softmax], target: [models.maxout], attack: { kind: 'fgsm', eps: 0.25, clip: true }, split: 'test', seed: 1, craftUnit: craftUnit.key }, [craftUnit.key, models.maxout]);
       await expect(runUnit(context, wrong)).rejects.toThrow(/examples\.msgpack holds 100 examples of width 784; this unit's split has 600/);
     });
 
@@ -472,7 +473,7 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
     });
 
     it('examples and fooling handlers run without leaking tensors', async () => {
-      const examples = await run(unit('examples', { kind: 'examples', dataset: ref(), model: [models.softmax], attack: { kind: 'fgsm', eps: 0.25 }, count: 3, weights: true, seed: 1 }, [models.softmax]));
+      const examples = await run(unit('examples', { kind: 'examples', dataset: ref(), model: [models.softmax], attack: { kind: 'fgsm', eps: 0.25, clip: true }, count: 3, weights: true, seed: 1 }, [models.softmax]));
       expect(examples.metrics.count).toBe(3);
       const a = examples.artifacts as { adversarial: number[][]; clean: number[][]; weights: { images: number[][]; pieces: number } };
       expect(a.adversarial).toHaveLength(3);

@@ -1,5 +1,6 @@
 import { convMaxoutSpec, type ModelSpec } from '@advx/models';
 import { schedule } from './training.js';
+import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec, PresetName } from './types.js';
 
 /**
@@ -27,7 +28,7 @@ export const cifarConv: ExperimentSpec = {
   },
   maxSeeds: { cpu: 1 },
   models: { conv: { spec, training: schedule({ smoke: 1, cpu: 5, paper: 200 }, { kind: 'clean' }, { initial: 0.05 }) } },
-  evaluations: { 'conv-fgsm': { source: 'conv', attack: { kind: 'fgsm', eps: 0.1 } } },
+  evaluations: { 'conv-fgsm': { source: 'conv', attack: fgsmAt(0.1) } },
   analyses: {
     'conv-rubbish': { kind: 'rubbish', model: 'conv', count: { smoke: 100, cpu: 1000, paper: 1000 } },
     'conv-fooling': { kind: 'fooling', model: 'conv', samplesPerClass: { smoke: 5, cpu: 50, paper: 100 }, eps: 0.25, maxSteps: 1 },

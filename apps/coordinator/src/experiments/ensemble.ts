@@ -1,8 +1,9 @@
 import { maxoutSpec } from '@advx/models';
 import { maxoutProtocol } from './training.js';
+import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec } from './types.js';
 
-const fgsm25 = { kind: 'fgsm', eps: 0.25 } as const;
+const fgsm25 = fgsmAt(0.25);
 
 /** §9: twelve maxout nets from different seeds, averaging probabilities, attacked whole or through one member. */
 export const ensembleExperiment: ExperimentSpec = {

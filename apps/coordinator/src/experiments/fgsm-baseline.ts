@@ -1,5 +1,6 @@
 import { maxoutSpec, softmaxRegressionSpec } from '@advx/models';
 import { maxoutTraining, softmaxTraining } from './training.js';
+import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec, PresetScale, PresetName } from './types.js';
 
 /** The MNIST scale most experiments share: smoke checks the machinery, cpu shortens only the epochs. */
@@ -14,6 +15,13 @@ export const MNIST_SCALE: Record<PresetName, PresetScale> = {
   paper: { trainCount: null, testCount: null, validationSize: 10000, shortened: "the paper's protocol (early stopping with patience 100 on 50,000, then continued on 60,000); caps of 1,000 and 500 epochs" },
 };
 
+/**
+ * "misclassifies 89.4% of our adversarial examples with an average confidence of 97.6%": most
+ * plausibly the confidence on the misclassified ones (as §6 says outright for P8), so that decides;
+ * the mean over all examples is shown beside it.
+ */
+export const ALL_EXAMPLES = 'confidence averaged over all examples, not only the misclassified';
+
 /** §4: FGSM with ε = .25 against softmax regression (P1) and the maxout net (P2) on MNIST. */
 export const fgsmBaseline: ExperimentSpec = {
   id: 'fgsm-baseline',
@@ -26,8 +34,8 @@ export const fgsmBaseline: ExperimentSpec = {
     maxout: { spec: maxoutSpec(), ...maxoutTraining },
   },
   evaluations: {
-    'softmax-fgsm': { source: 'softmax', attack: { kind: 'fgsm', eps: 0.25 } },
-    'maxout-fgsm': { source: 'maxout', attack: { kind: 'fgsm', eps: 0.25 } },
+    'softmax-fgsm': { source: 'softmax', attack: fgsmAt(0.25) },
+    'maxout-fgsm': { source: 'maxout', attack: fgsmAt(0.25) },
   },
   claims: [
     {
@@ -36,7 +44,8 @@ export const fgsmBaseline: ExperimentSpec = {
       metrics: {
         clean_error: { paper: null, from: { unit: 'softmax-fgsm', metric: 'clean_error' } },
         adv_error: { paper: 0.999, tolerance: 0.02, from: { unit: 'softmax-fgsm', metric: 'adv_error' } },
-        adv_confidence: { paper: 0.793, tolerance: 0.05, from: { unit: 'softmax-fgsm', metric: 'adv_confidence' } },
+        adv_confidence_on_errors: { paper: 0.793, tolerance: 0.05, from: { unit: 'softmax-fgsm', metric: 'adv_confidence_on_errors' } },
+        adv_confidence: { paper: 0.793, tolerance: 0.05, from: { unit: 'softmax-fgsm', metric: 'adv_confidence' }, alternative: ALL_EXAMPLES },
       },
     },
     {
@@ -45,8 +54,8 @@ export const fgsmBaseline: ExperimentSpec = {
       metrics: {
         clean_error: { paper: 0.0094, tolerance: 0.003, from: { unit: 'maxout-fgsm', metric: 'clean_error' } },
         adv_error: { paper: 0.894, tolerance: 0.05, from: { unit: 'maxout-fgsm', metric: 'adv_error' } },
-        adv_confidence: { paper: 0.976, tolerance: 0.02, from: { unit: 'maxout-fgsm', metric: 'adv_confidence' } },
-        adv_confidence_on_errors: { paper: null, from: { unit: 'maxout-fgsm', metric: 'adv_confidence_on_errors' } },
+        adv_confidence_on_errors: { paper: 0.976, tolerance: 0.02, from: { unit: 'maxout-fgsm', metric: 'adv_confidence_on_errors' } },
+        adv_confidence: { paper: 0.976, tolerance: 0.02, from: { unit: 'maxout-fgsm', metric: 'adv_confidence' }, alternative: ALL_EXAMPLES },
       },
     },
   ],

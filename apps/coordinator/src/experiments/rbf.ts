@@ -1,9 +1,10 @@
 import { maxoutSpec, rbfSpec, softmaxRegressionSpec } from '@advx/models';
 import { MNIST_SCALE } from './fgsm-baseline.js';
 import { maxoutTraining, schedule, softmaxTraining } from './training.js';
+import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec } from './types.js';
 
-const fgsm25 = { kind: 'fgsm', eps: 0.25 } as const;
+const fgsm25 = fgsmAt(0.25);
 const agreement = (source: string, target: string) => `matrix:transfer:${source}→${target}`;
 
 /**

@@ -2,6 +2,7 @@ import { maxoutSpec, rbfSpec, softmaxRegressionSpec } from '@advx/models';
 import { MNIST_SCALE } from './fgsm-baseline.js';
 import { rbfTraining } from './rbf.js';
 import { maxoutTraining, softmaxTraining } from './training.js';
+import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec, PresetName } from './types.js';
 
 const RUBBISH: Record<PresetName, number> = { smoke: 1000, cpu: 10000, paper: 10000 };
@@ -34,7 +35,7 @@ export const rubbishExperiment: ExperimentSpec = {
     'rubbish-softmax': { kind: 'rubbish', model: 'softmax', count: RUBBISH },
     'rubbish-rbf': { kind: 'rubbish', model: 'rbf', count: RUBBISH },
     'rubbish-none-class': { kind: 'rubbish', model: 'maxout-none-class', count: RUBBISH },
-    'rubbish-none-class-fgsm': { kind: 'rubbish', model: 'maxout-none-class', count: RUBBISH, attack: { kind: 'fgsm', eps: 0.25 } },
+    'rubbish-none-class-fgsm': { kind: 'rubbish', model: 'maxout-none-class', count: RUBBISH, attack: fgsmAt(0.25) },
   },
   figures: ['rubbish-histogram'],
   claims: [

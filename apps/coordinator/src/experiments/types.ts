@@ -21,10 +21,15 @@ export interface PresetScale {
   shortened: string;
 }
 
+/**
+ * `clip`: whether adversarial examples are clipped to the pixel range [0, 1]. The paper never says
+ * it clips (and its Fig. 4 is unclipped), so each attack states it; withClippedAlternatives
+ * (clipping.ts) reports the paper's FGSM claims both ways.
+ */
 export type AttackSpec =
-  | { kind: 'fgsm'; eps: number }
-  | { kind: 'bim'; eps: number; steps: number; stepSize: number }
-  | { kind: 'pgd'; eps: number; steps: number; stepSize: number };
+  | { kind: 'fgsm'; eps: number; clip: boolean }
+  | { kind: 'bim'; eps: number; steps: number; stepSize: number; clip: boolean }
+  | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean };
 
 /** A model an experiment trains once per seed (or `members` times per seed, for an ensemble). */
 export interface ModelRole {
@@ -72,6 +77,11 @@ export interface MetricClaim {
   bound?: 'atLeast' | 'atMost';
   /** Which unit role (evaluation or analysis) and which of its metrics supplies the number. */
   from: { unit: string; metric: string };
+  /**
+   * Set on another reading of the claim (clipped FGSM, another definition of confidence): shown
+   * beside the paper's value with its own status, but it does not decide the claim's status.
+   */
+  alternative?: string;
 }
 
 export interface ClaimSpec {

@@ -12,13 +12,14 @@ import { craftedPath } from '../unit-files.js';
 import { collectBatches, flatSize, forEachBatch, loadPredictor, unitData, type Handler, type WorkerContext } from './context.js';
 
 export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attack: AttackSpec, rng: Rng): tf.Tensor2D {
+  const range = attack.clip ? { clipMin: 0, clipMax: 1 } : { clipMin: -Infinity, clipMax: Infinity };
   switch (attack.kind) {
     case 'fgsm':
-      return fgsm(target, x, { eps: attack.eps, labels });
+      return fgsm(target, x, { eps: attack.eps, labels, ...range });
     case 'bim':
-      return bim(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize });
+      return bim(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize, ...range });
     case 'pgd':
-      return pgd(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize, rng });
+      return pgd(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize, rng, ...range });
   }
 }
 
