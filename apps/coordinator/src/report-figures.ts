@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { renderFigure, renderHtmlReport, type Figure, type GridImage, type RenderedFigure } from './figures/index.js';
+import type { EpochRecord } from '@advx/models';
+import { renderFigure, renderHtmlReport, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure, type RenderedFigure } from './figures/index.js';
 import type { Plan } from './plan.js';
 import type { Report } from './report.js';
 import type { UnitStatus } from './scheduler.js';
@@ -103,6 +104,51 @@ const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
   },
 };
 
+/**
+ * Learning curves of an experiment's training units (their result.json history), every seed: one
+ * figure per experiment, a row of panels per model role. Ensemble members (roles "name#i") share
+ * their model's row, since they are the same recipe; a line per member and seed. Rows keep the
+ * figure readable however many roles an experiment trains (one figure per role would scatter an
+ * experiment's curves among its other figures); each row has its own axes. Runs of fewer than 2
+ * epochs draw nothing, and so does an experiment without any longer one.
+ */
+export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatus>): LearningCurvesFigure | null {
+  const panels: string[] = [];
+  const curves: LearningCurve[] = [];
+  let adversarial = false;
+  for (const unit of plan.units) {
+    if (unit.config.kind !== 'train') continue;
+    const history = (statuses.get(unit.key)?.result?.artifacts as { history?: EpochRecord[] } | undefined)?.history;
+    if (!Array.isArray(history) || history.length < 2) continue;
+    const [role, member] = unit.role.split('#');
+    const eps = unit.config.earlyStopping?.adversarialEps;
+    // Stage 1's validation error is the one early stopping selects on: under FGSM in §6.
+    const panel = eps ? `${role} (stage-1 validation error under FGSM ε = ${eps})` : role;
+    adversarial ||= !!eps;
+    if (!panels.includes(panel)) panels.push(panel);
+    curves.push({
+      panel,
+      seed: unit.seed,
+      run: member ?? '',
+      epochs: history.map((r, i) => ({ step: i + 1, stage: r.stage, trainLoss: r.trainLoss, validationError: r.validationError })),
+    });
+  }
+  if (curves.length === 0) return null;
+  // A row of ensemble members says how many there are.
+  const runs = new Map(panels.map((p) => [p, new Set(curves.filter((c) => c.panel === p).map((c) => c.run))]));
+  const label = (p: string) => (runs.get(p)!.size > 1 ? `${p}: ${runs.get(p)!.size} members` : p);
+  for (const c of curves) c.panel = label(c.panel);
+  const members = curves.some((c) => c.run !== '');
+  const stage2 = curves.some((c) => c.epochs.some((e) => e.stage === 2));
+  const caption = [
+    `Training loss and validation error after each epoch, one line per seed${members ? ' (and per ensemble member)' : ''}.`,
+    stage2 ? 'Dashed: stage 2, which trains on training and validation examples together, so its validation error is on examples it trains on.' : '',
+    adversarial ? 'Where early stopping selects on adversarial validation error (§6), stage 1 shows that error.' : '',
+    'Per epoch in TensorBoard: runs/<key>/tensorboard (native backend only).',
+  ].filter(Boolean).join(' ');
+  return { kind: 'learning-curves', id: `learning-curves-${plan.experiment.id}`, title: `Learning curves: ${plan.experiment.title}`, caption, panels: panels.map(label), curves };
+}
+
 function reportFigures(report: Report, plans: Plan[], statuses: Map<string, UnitStatus>): { figure: Figure; experiment: string }[] {
   const out: { figure: Figure; experiment: string }[] = [];
   for (const plan of plans) {
@@ -112,6 +158,8 @@ function reportFigures(report: Report, plans: Plan[], statuses: Map<string, Unit
       return ((key && (statuses.get(key)?.result?.artifacts as T | undefined)) || null) as T | null;
     };
     for (const id of plan.experiment.figures ?? []) for (const figure of FIGURES[id]?.(artifacts) ?? []) out.push({ figure, experiment: plan.experiment.id });
+    const curves = learningCurvesFigure(plan, statuses);
+    if (curves) out.push({ figure: curves, experiment: plan.experiment.id });
   }
   for (const m of report.matrices) {
     out.push({

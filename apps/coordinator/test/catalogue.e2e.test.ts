@@ -123,7 +123,8 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
   });
 
   it('fills the transfer matrices and the robustness curves', () => {
-    expect(report.matrices.map((m) => m.id).sort()).toEqual(['transfer-adv_error', 'transfer-agreement', 'transfer-agreement_both_wrong']);
+    // The paper's (unclipped) matrix and its clipped twin (clipping.ts).
+    expect(report.matrices.map((m) => m.id).sort()).toEqual(['transfer-adv_error', 'transfer-agreement', 'transfer-agreement_both_wrong', 'transfer-clipped-adv_error', 'transfer-clipped-agreement', 'transfer-clipped-agreement_both_wrong']);
     for (const matrix of report.matrices) {
       expect(matrix.models).toEqual(['maxout', 'softmax', 'rbf']);
       expect(matrix.values).toHaveLength(3);

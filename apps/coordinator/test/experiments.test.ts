@@ -244,7 +244,7 @@ describe('ensemble (§9)', () => {
       const one = unitAt(plan, 'member-to-ensemble-fgsm', seed).config as EvaluateUnitConfig;
       expect(one.source).toEqual([memberKeys[0]]);
       expect(one.target).toEqual(memberKeys);
-      expect(one.attack).toEqual({ kind: 'fgsm', eps: 0.25, clip: true });
+      expect(one.attack).toEqual({ kind: 'fgsm', eps: 0.25, clip: false });
     }
     expect(new Set(allSeeds).size).toBe(allSeeds.length);
     expect(plan.roles.has('member')).toBe(false);
@@ -316,8 +316,11 @@ describe('matrices and curves', () => {
         }
       expect(cells.size).toBe(9);
     }
-    const matrixRoles = [...plan.roles.keys()].filter((r) => r.startsWith('matrix:'));
+    const matrixRoles = [...plan.roles.keys()].filter((r) => r.startsWith('matrix:transfer:'));
     expect(matrixRoles).toHaveLength(9);
+    // …and its clipped twin, the same cells with the attack clipped to [0, 1] (clipping.ts).
+    expect(plan.experiment.matrices!.map((m) => [m.id, m.attack.clip])).toEqual([['transfer', false], ['transfer-clipped', true]]);
+    expect([...plan.roles.keys()].filter((r) => r.startsWith('matrix:transfer-clipped:'))).toHaveLength(9);
     // The diagonal of the transfer matrix is the plain white-box evaluation (same config as rbf-fgsm).
     expect(key(plan, matrixRole('transfer', 'rbf', 'rbf'), 1)).toBe(key(plan, 'rbf-fgsm', 1));
   });
@@ -336,7 +339,8 @@ describe('matrices and curves', () => {
         for (const target of matrix.models) expect(unitAt(plan, matrixRole(matrix.id, source, target), seed).dependsOn).toContain(craftKey);
       }
     }
-    expect(plan.units.filter((u) => u.config.kind === 'craft')).toHaveLength(3 * plan.seeds.length);
+    // One craft per row, for the matrix and for its clipped twin.
+    expect(plan.units.filter((u) => u.config.kind === 'craft')).toHaveLength(2 * 3 * plan.seeds.length);
   });
 
   it('keys an evaluation by what it computes, not by whether it reads a craft unit: shared and own crafting are one unit', () => {
@@ -367,7 +371,7 @@ describe('matrices and curves', () => {
           const config = unitAt(plan, curveRole(curve.id, model, attack, eps), 1).config as EvaluateUnitConfig;
           points++;
           expect(config.source).toEqual([key(plan, model, 1)]);
-          expect(config.attack).toEqual(attack === 'fgsm' ? { kind: 'fgsm', eps } : { kind: attack, eps, steps: curve.steps, stepSize: (2.5 * eps) / curve.steps });
+          expect(config.attack).toEqual(attack === 'fgsm' ? { kind: 'fgsm', eps, clip: true } : { kind: attack, eps, steps: curve.steps, stepSize: (2.5 * eps) / curve.steps, clip: true });
         }
     expect(points).toBe(4 * 3 * 6);
     expect([...plan.roles.keys()].filter((r) => r.startsWith('curve:'))).toHaveLength(points);
@@ -384,7 +388,7 @@ describe('models of the individual experiments', () => {
     expect(none.rubbishClass).toBe(500);
     expect((unitAt(planOf('rubbish'), 'maxout', 1).config as TrainUnitConfig).rubbishClass).toBeNull();
     const fgsmOnRubbish = unitAt(planOf('rubbish'), 'rubbish-none-class-fgsm', 1);
-    expect(fgsmOnRubbish.config).toMatchObject({ kind: 'rubbish', attack: { kind: 'fgsm', eps: 0.25, clip: true }, model: [key(planOf('rubbish'), 'maxout-none-class', 1)] });
+    expect(fgsmOnRubbish.config).toMatchObject({ kind: 'rubbish', attack: { kind: 'fgsm', eps: 0.25, clip: false }, model: [key(planOf('rubbish'), 'maxout-none-class', 1)] });
   });
 
   it('trains the adversarial net on J̃ = .5 J(x) + .5 J(x + .25 sign ∇ₓJ), the controls on noise of the same size', () => {
@@ -427,7 +431,13 @@ describe('claim status in the report', () => {
     const near = buildReport('x', [plan], [], statusesWith(plan, { clean_error: 0.0094, adv_error: 0.9, adv_confidence: 0.97, adv_confidence_on_errors: 0.97 }), 1, false, 'smoke', [1, 2], 'mnist');
     expect(near.claims.find((c) => c.id === 'P2')!.status).toBe('reproduced');
     expect(near.claims.find((c) => c.id === 'P2')!.metrics.adv_error).toMatchObject({ n: 2, values: [0.9, 0.9] });
-    expect(near.claims.find((c) => c.id === 'P1')!.status).toBe('differs: adv_error, adv_confidence');
+    expect(near.claims.find((c) => c.id === 'P1')!.status).toBe('differs: adv_error, adv_confidence_on_errors');
+    // Alternatives (clipped FGSM, all-examples confidence) are reported but never decide a status.
+    const p2 = near.claims.find((c) => c.id === 'P2')!;
+    expect(p2.metrics.adv_error_clipped).toMatchObject({ alternative: 'FGSM clipped to [0, 1]', n: 2 });
+    const farOnlyInAlternatives = buildReport('x', [plan], [], statusesWith(plan, { clean_error: 0.0094, adv_error: 0.9, adv_confidence: 0.5, adv_confidence_on_errors: 0.97 }), 1, false, 'smoke', [1, 2], 'mnist');
+    expect(farOnlyInAlternatives.claims.find((c) => c.id === 'P2')!.metrics.adv_confidence.status).toMatch(/^off by/);
+    expect(farOnlyInAlternatives.claims.find((c) => c.id === 'P2')!.status).toBe('reproduced');
     const l1 = planExperiment(EXPERIMENTS['l1-weight-decay'], 'smoke', [1], 'sum');
     expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.04 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('differs: train_error_l1_0025');
     expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.06 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('reproduced');

@@ -2,7 +2,7 @@
 // a headless vega View (renderer 'none': no canvas, no DOM).
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import type { BarChartFigure, ChartFigure, HeatmapFigure, LineChartFigure } from './types.js';
+import type { BarChartFigure, ChartFigure, HeatmapFigure, LearningCurvesFigure, LineChartFigure } from './types.js';
 import { FONT_FAMILY } from './output.js';
 
 const config = {
@@ -109,6 +109,100 @@ function barSpec(f: BarChartFigure): TopLevelSpec {
   } as TopLevelSpec;
 }
 
+const STAGE_LABELS = { 1: 'stage 1', 2: 'stage 2 (train + validation)' } as const;
+const METRICS = [
+  { id: 'loss', title: 'training loss' },
+  { id: 'error', title: 'validation error' },
+] as const;
+
+/**
+ * The data rows of a learning-curves figure: one per run, metric and epoch (`junction` rows repeat
+ * a run's last stage-1 point at the start of its stage-2 line, so the dashed line joins the solid
+ * one; they are not epochs and draw no point).
+ */
+export function learningCurveRows(f: LearningCurvesFigure) {
+  return f.curves.flatMap((c) =>
+    METRICS.flatMap(({ id }) => {
+      const points = c.epochs
+        .map((e) => ({ ...e, value: id === 'loss' ? e.trainLoss : e.validationError }))
+        .filter((e): e is typeof e & { value: number } => e.value !== null && Number.isFinite(e.value));
+      const row = (e: (typeof points)[number], stage: 1 | 2, junction: boolean) => ({
+        panel: c.panel, seed: String(c.seed), run: c.run, metric: id, step: e.step, value: e.value,
+        stage: STAGE_LABELS[stage], line: `${c.seed}|${c.run}|${stage}`, junction,
+      });
+      const rows = points.map((e) => row(e, e.stage, false));
+      const lastOfStage1 = points.filter((e) => e.stage === 1).pop();
+      if (lastOfStage1 && points.some((e) => e.stage === 2)) rows.push(row(lastOfStage1, 2, true));
+      return rows;
+    }),
+  );
+}
+
+/**
+ * A row per panel (model role), each a training-loss and a validation-error chart. The rows are a
+ * hand-made facet (vconcat of hconcats) rather than a Vega-Lite facet because the two columns need
+ * different axes (error in percent) and each row its own scales: a
+ * softmax regression's loss and a maxout net's differ by an order of magnitude, and an
+ * early-stopping run can be far longer than a fixed-schedule one. Colour is the seed, shared by
+ * every panel; stage 2 is dashed.
+ */
+function learningCurvesSpec(f: LearningCurvesFigure): TopLevelSpec {
+  const values = learningCurveRows(f);
+  const seeds = [...new Set(f.curves.map((c) => c.seed))].sort((a, b) => a - b).map(String);
+  const stages = [...new Set(values.map((v) => v.stage))].sort();
+  const longest = Math.max(0, ...f.curves.map((c) => c.epochs.length));
+  // Log scales show the end of a long run (where the paper's differences are) beside its first
+  // epochs; a metric with a zero in it (a validation error on examples trained on) stays linear.
+  const positive = (metric: string) => values.every((v) => v.metric !== metric || v.value > 0);
+  const xTitle = stages.length > 1 ? 'epoch (stage 1, then stage 2)' : 'epoch';
+  const chart = (panel: string, metric: (typeof METRICS)[number]) => {
+    const filter = { filter: { and: [{ field: 'panel', equal: panel }, { field: 'metric', equal: metric.id }] } };
+    if (!values.some((v) => v.panel === panel && v.metric === metric.id)) {
+      return { width: 280, height: 140, data: { values: [{ text: 'no validation set monitored' }] }, mark: { type: 'text', color: '#6a737d', fontSize: 12 }, encoding: { text: { field: 'text', type: 'nominal' } } };
+    }
+    const y = {
+      field: 'value',
+      type: 'quantitative',
+      title: metric.title,
+      scale: positive(metric.id) ? { type: 'log' } : { zero: false },
+      ...(metric.id === 'error' ? { axis: { format: '.1~%' } } : {}),
+    };
+    return {
+      width: 280,
+      height: 140,
+      transform: [filter],
+      encoding: {
+        x: { field: 'step', type: 'quantitative', title: xTitle, scale: { zero: false, nice: false }, axis: { format: 'd', tickMinStep: 1 } },
+        y,
+        color: { field: 'seed', type: 'nominal', title: 'seed', sort: seeds, scale: { domain: seeds, scheme: seeds.length > 10 ? 'tableau20' : 'tableau10' } },
+      },
+      layer: [
+        {
+          mark: { type: 'line', strokeWidth: 1.5, opacity: 0.85 },
+          encoding: {
+            detail: { field: 'line', type: 'nominal' },
+            strokeDash: { field: 'stage', type: 'nominal', title: null, sort: stages, scale: { domain: stages, range: [[1, 0], [5, 3]].slice(0, stages.length) }, legend: stages.length > 1 ? {} : null },
+            order: { field: 'step', type: 'quantitative' },
+          },
+        },
+        ...(longest <= 60 ? [{ transform: [{ filter: '!datum.junction' }], mark: { type: 'point', filled: true, size: 18 } }] : []),
+      ],
+    };
+  };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: f.title,
+    config,
+    data: { values },
+    vconcat: f.panels.map((panel) => ({
+      title: { text: panel, fontSize: 13, anchor: 'start' },
+      hconcat: METRICS.map((metric) => chart(panel, metric)),
+      resolve: { scale: { x: 'independent', y: 'independent' } },
+    })),
+    resolve: { scale: { color: 'shared', strokeDash: 'shared' } },
+  } as TopLevelSpec;
+}
+
 /** The Vega-Lite spec for a chart figure (exported so a spec can be saved beside the figure or inspected in tests). */
 export function chartSpec(figure: ChartFigure): TopLevelSpec {
   switch (figure.kind) {
@@ -118,6 +212,8 @@ export function chartSpec(figure: ChartFigure): TopLevelSpec {
       return heatmapSpec(figure);
     case 'bar-chart':
       return barSpec(figure);
+    case 'learning-curves':
+      return learningCurvesSpec(figure);
   }
 }
 

@@ -5,6 +5,8 @@ export type {
   LineChartFigure,
   HeatmapFigure,
   BarChartFigure,
+  LearningCurvesFigure,
+  LearningCurve,
   GridImage,
   RenderedFigure,
   HtmlReportInput,

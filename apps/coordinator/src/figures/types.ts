@@ -55,8 +55,29 @@ export interface BarChartFigure {
   values: number[];
 }
 
-export type Figure = ImageGridFigure | LineChartFigure | HeatmapFigure | BarChartFigure;
-export type ChartFigure = LineChartFigure | HeatmapFigure | BarChartFigure;
+/** One training run's curve: its epochs over both stages, in order. */
+export interface LearningCurve {
+  /** Facet (a model role; ensemble members share their model's). */
+  panel: string;
+  seed: number;
+  /** Distinguishes runs of one panel and seed (ensemble members); '' when there is one. */
+  run: string;
+  epochs: { step: number; stage: 1 | 2; trainLoss: number; validationError: number | null }[];
+}
+
+/** Training loss and validation error per epoch: a row of two panels per `panels` entry, a line per run. */
+export interface LearningCurvesFigure {
+  kind: 'learning-curves';
+  id: string;
+  title: string;
+  caption: string;
+  /** Row order. */
+  panels: string[];
+  curves: LearningCurve[];
+}
+
+export type Figure = ImageGridFigure | LineChartFigure | HeatmapFigure | BarChartFigure | LearningCurvesFigure;
+export type ChartFigure = LineChartFigure | HeatmapFigure | BarChartFigure | LearningCurvesFigure;
 
 export interface RenderedFigure {
   id: string;

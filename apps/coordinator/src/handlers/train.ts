@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../store.js';
 import type { TrainUnitConfig } from '../units.js';
 import { checkpointPath, modelDirectory } from '../unit-files.js';
 import { flatSize, readResult, unitData, type Handler } from './context.js';
+import { openCurveWriter, tensorboardDirectory } from './learning-curves.js';
 
 function concat(a: Dataset, b: Dataset): Dataset {
   const images = new Float32Array(a.images.length + b.images.length);
@@ -71,6 +72,8 @@ export const runTrain: Handler = async (context, unit) => {
   const interval = checkpointInterval();
   let lastCheckpoint = performance.now();
   const resume = await readCheckpoint(checkpointFile);
+  const curves = openCurveWriter(context.backend, tensorboardDirectory(context.runsDir, unit.key), !!config.earlyStopping?.adversarialEps);
+  let step = resume ? resume.history.length : 0;
   try {
     const outcome = await fitProtocol(
       model,
@@ -80,6 +83,7 @@ export const runTrain: Handler = async (context, unit) => {
       {
         resume,
         onEpoch: (r: EpochRecord, bestEpoch) => {
+          curves.epoch(r, ++step);
           context.progress({
             type: 'epoch', key: unit.key, role: unit.role, seed: unit.seed, stage: r.stage, epoch: r.epoch, epochs: r.stage === 1 ? training.epochs : config.continuation!.maxEpochs,
             loss: r.trainLoss, bestEpoch, examplesPerSecond: r.examplesPerSecond, elapsedSeconds: (performance.now() - started) / 1000,
@@ -117,6 +121,7 @@ export const runTrain: Handler = async (context, unit) => {
       artifacts: { history: outcome.history },
     };
   } finally {
+    curves.close();
     model.dispose();
   }
 };
