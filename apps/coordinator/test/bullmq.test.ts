@@ -154,7 +154,8 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     expect(b.matrices).toEqual(p.matrices);
     expect(b.claims).toEqual(p.claims);
     const crafts = b.runs.filter((r) => JSON.parse(readFileSync(r.resultPath!, 'utf8')).config.kind === 'craft');
-    expect(crafts).toHaveLength(3);
+    // One per row of the matrix and of its clipped twin.
+    expect(crafts).toHaveLength(6);
     // The coordinator holds each craft unit's examples, as after a Piscina sweep.
     for (const run of crafts) expect(existsSync(join(viaBull, 'runs', run.key, 'adversarial', 'examples.msgpack')), run.role).toBe(true);
   });
