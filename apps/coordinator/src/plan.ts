@@ -113,12 +113,13 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     };
     // Evaluations are collected first: those that attack the same source the same way share one
     // craft unit (a transfer-matrix row is crafted once, then judged by every target).
-    const evaluations: { role: string; source: string[]; target: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef }[] = [];
-    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test') => {
-      evaluations.push({ role, source: resolve(source, `evaluation "${role}"`), target: resolve(target, `evaluation "${role}"`), attack, split, sourceRef: source });
+    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef }[] = [];
+    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef) => {
+      const context = `evaluation "${role}"`;
+      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source });
     };
 
-    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test');
+    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference);
     for (const matrix of experiment.matrices ?? []) {
       for (const source of matrix.models) for (const target of matrix.models) evaluate(matrixRole(matrix.id, source, target), source, target, matrix.attack, 'test');
     }
@@ -145,8 +146,10 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
           crafts.set(id, craftUnit);
         }
       }
-      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
-      add(e.role, seed, config, craftUnit ? [craftUnit, ...e.target] : [...new Set([...e.source, ...e.target])]);
+      const reference = e.reference ? { reference: e.reference } : {};
+      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
+      const judges = [...e.target, ...(e.reference ?? [])];
+      add(e.role, seed, config, craftUnit ? [craftUnit, ...judges] : [...new Set([...e.source, ...judges])]);
     }
     for (const [role, analysis] of Object.entries(experiment.analyses ?? {})) {
       const model = resolve(analysis.model, `analysis "${role}"`);

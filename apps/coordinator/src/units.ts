@@ -44,6 +44,11 @@ export interface EvaluateUnitConfig {
   source: string[];
   /** Model(s) judged on them (the same as source unless measuring transfer). */
   target: string[];
+  /**
+   * A second judge on the same examples: the target's predictions are compared with its (§8's "RBF
+   * predicts softmax's class" on maxout-crafted examples). Absent from keys of units without one.
+   */
+  reference?: string[];
   attack: AttackSpec | null;
   split: 'train' | 'test';
   seed: number;

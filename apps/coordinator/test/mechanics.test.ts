@@ -417,6 +417,33 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
       }
     });
 
+    it('a reference judge (§8: RBF against softmax on maxout-crafted examples): its agreement metrics equal a recount', async () => {
+      const config = { ...evaluateUnit('maxout→rbf-vs-softmax', [models.maxout], [models.rbf], { kind: 'fgsm', eps: 0.25, clip: false }).config, reference: [models.softmax] } as UnitConfig;
+      const output = await run(unit('maxout→rbf-vs-softmax', config, [models.maxout, models.rbf, models.softmax]));
+      const [source, target, reference] = await Promise.all([load(models.maxout), load(models.rbf), load(models.softmax)]);
+      const { x, labels, y } = testBatch(TEST);
+      try {
+        const [targetScores, referenceScores] = tf.tidy(() => {
+          const adversarial = fgsm(asAttackTarget(source), x, { eps: 0.25, labels, clipMin: -Infinity, clipMax: Infinity });
+          return [target.scores(adversarial), reference.scores(adversarial)];
+        });
+        const t = argmaxRows(await targetScores.data(), 10);
+        const r = argmaxRows(await referenceScores.data(), 10);
+        tf.dispose([targetScores, referenceScores]);
+        const referenceWrong = Array.from({ length: TEST }, (_, i) => i).filter((i) => r[i] !== y[i]);
+        const bothWrong = referenceWrong.filter((i) => t[i] !== y[i]);
+        expect(bothWrong.length).toBeGreaterThan(10);
+        expect(output.metrics.reference_adv_error).toBeCloseTo(referenceWrong.length / TEST, 9);
+        expect(output.metrics.reference_agreement).toBeCloseTo(referenceWrong.filter((i) => t[i] === r[i]).length / referenceWrong.length, 9);
+        expect(output.metrics.reference_agreement_both_wrong).toBeCloseTo(bothWrong.filter((i) => t[i] === r[i]).length / bothWrong.length, 9);
+        // The unit's own agreement is still with its source (maxout), a different number.
+        expect(output.metrics.agreement).not.toBe(output.metrics.reference_agreement);
+      } finally {
+        tf.dispose([x, labels]);
+        [source, target, reference].forEach((m) => m.dispose());
+      }
+    });
+
     it('a transfer row crafted once by a craft unit gives every cell the numbers it gets crafting its own, for FGSM and for PGD’s random start', async () => {
       for (const attack of [{ kind: 'fgsm', eps: 0.25, clip: true }, { kind: 'pgd', eps: 0.2, steps: 3, stepSize: 0.1, clip: true }] as const) {
         const craftUnit = unit(`craft:maxout:${attack.kind}`, { kind: 'craft', dataset: ref(), source: [models.maxout], attack, split: 'test', seed: 1 }, [models.maxout]);

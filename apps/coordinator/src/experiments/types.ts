@@ -57,6 +57,8 @@ export interface EvaluationRole {
   source: ModelRef;
   /** Defaults to the source (no transfer). */
   target?: ModelRef;
+  /** A second model judged on the same examples, whose predictions the target's are compared with. */
+  reference?: ModelRef;
   attack: AttackSpec | null;
   split?: 'train' | 'test';
 }

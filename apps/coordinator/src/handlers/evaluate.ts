@@ -95,6 +95,8 @@ export const runEvaluate: Handler = async (context, unit) => {
   const clean = new ClassificationAccumulator();
   const adversarial = new ClassificationAccumulator();
   const agreement = new AgreementAccumulator();
+  const reference = config.reference && config.attack ? await loadPredictor(context, config.reference) : null;
+  const referenceAgreement = reference ? new AgreementAccumulator() : null;
   try {
     const model = target.predictor;
     const attackSource = source ? asAttackTarget(source.predictor) : null;
@@ -113,6 +115,7 @@ export const runEvaluate: Handler = async (context, unit) => {
           ? targetPrediction
           : source!.predictor.predict(source!.predictor.scores(xAdv));
       agreement.add(labels, sourcePrediction, targetPrediction);
+      if (reference) referenceAgreement!.add(labels, reference.predictor.predict(reference.predictor.scores(xAdv)), targetPrediction);
     });
     const c = await clean.result();
     const metrics: Metrics = { clean_error: c.error, clean_confidence: c.confidence, count: c.count };
@@ -127,12 +130,19 @@ export const runEvaluate: Handler = async (context, unit) => {
         agreement: g.agreement,
         agreement_both_wrong: g.agreementBothWrong,
       });
+      if (referenceAgreement) {
+        const r = await referenceAgreement.result();
+        // Among examples the reference misclassifies / both misclassify: the target predicts the reference's class.
+        Object.assign(metrics, { reference_adv_error: r.sourceError, reference_agreement: r.agreement, reference_agreement_both_wrong: r.agreementBothWrong });
+      }
     }
     return { metrics };
   } finally {
     clean.dispose();
     adversarial.dispose();
     agreement.dispose();
+    referenceAgreement?.dispose();
+    reference?.dispose();
     source?.dispose();
     if (target !== source) target.dispose();
   }
