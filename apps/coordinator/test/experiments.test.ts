@@ -42,11 +42,15 @@ function metricsOf(unit: Unit): string[] {
   const c = unit.config;
   switch (c.kind) {
     case 'train':
-      return ['epochs', 'final_loss', 'examples_per_second', 'train_count', ...(c.earlyStopping ? ['best_epoch', 'best_validation_error'] : [])];
+      return ['epochs', 'final_loss', 'examples_per_second', 'train_count', ...(c.earlyStopping ? ['best_epoch', 'best_validation_error'] : []), ...(c.continuation ? ['stage2_epochs', 'stage2_matched'] : [])];
     case 'craft':
       return ['count', 'source_adv_error', 'source_adv_confidence'];
     case 'evaluate':
-      return ['clean_error', 'clean_confidence', 'count', ...(c.attack ? ['adv_error', 'adv_confidence', 'adv_confidence_on_errors', 'source_adv_error', 'agreement', 'agreement_both_wrong'] : [])];
+      return [
+        'clean_error', 'clean_confidence', 'count',
+        ...(c.attack ? ['adv_error', 'adv_confidence', 'adv_confidence_on_errors', 'source_adv_error', 'agreement', 'agreement_both_wrong'] : []),
+        ...(c.attack && c.reference ? ['reference_adv_error', 'reference_agreement', 'reference_agreement_both_wrong'] : []),
+      ];
     case 'rubbish':
       return ['false_positive_rate', 'confidence_on_false_positives', 'fraction_class_5', 'fraction_class_8', 'count'];
     case 'linearity':
@@ -80,8 +84,8 @@ describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id,
             : []
           : config.kind === 'evaluate'
             ? config.craftUnit
-              ? [config.craftUnit, ...config.target]
-              : [...config.source, ...config.target]
+              ? [config.craftUnit, ...config.target, ...(config.reference ?? [])]
+              : [...config.source, ...config.target, ...(config.reference ?? [])]
             : config.kind === 'craft'
               ? config.source
               : config.model;
