@@ -56,7 +56,7 @@ async function loadSweepData(selected: ExperimentSpec[], options: SweepOptions, 
         logger.info(`dataset ${name}: ${loaded.train.count} train / ${loaded.validation?.count ?? 0} validation / ${loaded.test.count} test from ${loaded.directory}`);
       } catch (error) {
         if (name === 'cifar10' && options.experiment === 'all' && error instanceof DataError) {
-          skipped.push({ id: experiment.id, title: experiment.title, section: experiment.section, reason: `CIFAR-10 is not available here (${error.message}); set CIFAR10_DIR to run it` });
+          skipped.push({ id: experiment.id, title: experiment.title, section: experiment.section, reason: `CIFAR-10 is not available here: ${error.message}` });
           logger.warn(`skipping ${experiment.id}: CIFAR-10 not available (${error.message})`);
           continue;
         }
