@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { threadsPerWorker } from './executor.js';
+import { threadsPerWorker } from './threads.js';
 import { stepFlops } from './bench/flops.js';
 import { runChild, type ChildResult, type ChildSettings } from './bench/measure.js';
 import { parseBenchArgs, type BenchOptions } from './bench/options.js';

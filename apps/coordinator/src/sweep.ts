@@ -88,9 +88,9 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   const embeddedExecutorOptions = { backend: options.backend, datasets: sharedDatasets, runsDir: store.runsDir, progressChannel };
   let executor: Executor | null =
     options.executor === 'piscina'
-      ? new PiscinaExecutor({ ...embeddedExecutorOptions, workers: options.workers })
+      ? new PiscinaExecutor({ ...embeddedExecutorOptions, workers: options.workers, threadsPerUnit: options.threadsPerUnit! })
       : options.executor === 'inline'
-        ? new InlineExecutor(embeddedExecutorOptions)
+        ? new InlineExecutor({ ...embeddedExecutorOptions, threadsPerUnit: options.threadsPerUnit! })
         : null;
   const workers = options.executor === 'bullmq' ? undefined : options.executor === 'inline' ? 1 : options.workers;
   const channel = new BroadcastChannel(progressChannel);
@@ -105,7 +105,8 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
     const { splits, validationSizes, experiments } = data;
     plans = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
     const units = plans.flatMap((p) => p.units);
-    const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? 'this thread (inline)' : `${options.workers} workers`;
+    const threads = `${options.threadsPerUnit} TF thread${options.threadsPerUnit === 1 ? '' : 's'} per unit`;
+    const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? `this thread (inline), ${threads}` : `${options.workers} workers, ${threads}`;
     logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${new Set(units.map((u) => u.key)).size} units on ${where} (backend ${options.backend})`);
     if (options.executor === 'bullmq') {
       // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
