@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { provenanceLine } from './provenance.js';
 import { renderFigure, renderHtmlReport, type Figure, type GridImage, type RenderedFigure } from './figures/index.js';
 import type { Plan } from './plan.js';
 import type { Report } from './report.js';
@@ -144,6 +145,7 @@ export async function writeFiguresAndHtml(out: string, report: Report, plans: Pl
       wallSeconds: report.wallSeconds,
       generatedAt: report.generatedAt,
       command,
+      provenance: provenanceLine(report.provenance),
       experiments: report.experiments.map((e) => ({
         id: e.id,
         title: e.title,

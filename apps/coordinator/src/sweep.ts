@@ -13,6 +13,7 @@ import { createLogger } from './log.js';
 import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
 import { farmProfile } from './farm-profile.js';
+import { provenanceLine } from './provenance.js';
 import { buildReport, farmLine, renderMarkdown, type Report } from './report.js';
 import { writeFiguresAndHtml } from './report-figures.js';
 import { runUnits, type UnitStatus } from './scheduler.js';
@@ -145,6 +146,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   const rendered = await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
   report.farm = farmProfile(statuses.values(), performance.timeOrigin + started, dataReadyAt, workers ?? null);
   if (report.farm) logger.info(farmLine(report.farm));
+  logger.info(provenanceLine(report.provenance));
   report.figures = rendered.map((f) => ({ id: f.id, title: f.title, svg: relative(out, f.svgPath), png: relative(out, f.pngPath) }));
   const reportPath = join(out, 'report.json');
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2));
