@@ -5,12 +5,18 @@ import { BACKEND_PREFERENCE } from '@advx/models';
 import { redisOptions } from './bullmq/shared.js';
 import { integerAtLeast, parseCommand, UsageError } from './command-line.js';
 import { EXPERIMENTS, PRESET_NAMES, type PresetName } from './experiments/index.js';
+import { resolveThreadsPerUnit, threadsPerWorker } from './threads.js';
 
 export interface SweepOptions {
   experiment: string;
   preset: PresetName;
   seeds: number[];
   workers: number;
+  /**
+   * TensorFlow intra-op threads of each unit (piscina and inline); null with bullmq, whose workers
+   * choose their own (`coordinator:worker --threads-per-unit`).
+   */
+  threadsPerUnit: number | null;
   backend: string;
   out: string;
   dataDir: string | undefined;
@@ -43,6 +49,7 @@ export function buildCommand(): Command {
     .option('--seeds <list>', 'comma-separated seeds, e.g. 1,2,3', seedList)
     .option('--num-seeds <n>', 'use seeds 1..n (ignored when --seeds is given)', integerAtLeast('--num-seeds', 1), 5)
     .option('--workers <n>', 'worker threads (one tfjs engine each)', integerAtLeast('--workers', 1), availableParallelism())
+    .option('--threads-per-unit <n>', 'TensorFlow intra-op threads of each unit (default $TF_NUM_INTRAOP_THREADS, else cores ÷ workers, or all cores inline); bitwise-equal numbers need the same value', integerAtLeast('--threads-per-unit', 1))
     .addOption(new Option('--backend <name>', 'tfjs backend; auto tries tensorflow → wasm → cpu').choices(['auto', ...BACKEND_PREFERENCE]).default('auto'))
     .option('--out <dir>', 'output directory (default results/<experiment>)')
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
@@ -76,12 +83,16 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   if (o.executor !== 'bullmq' && o.redis !== undefined) throw new UsageError('--redis only applies with --executor bullmq');
   if (o.executor === 'inline' && command.getOptionValueSource('workers') === 'cli' && o.workers !== 1) throw new UsageError('--workers does not apply to --executor inline, which runs one unit at a time in its own thread');
   if (o.executor === 'inline' && o.unitTimeout !== undefined) throw new UsageError('--unit-timeout does not apply to --executor inline: a unit on the coordinator\'s own thread cannot be stopped');
+  if (o.executor === 'bullmq' && o.threadsPerUnit !== undefined) throw new UsageError('--threads-per-unit does not apply to --executor bullmq: give it to each `coordinator:worker` process');
+  // Inline, the one unit at a time may use every core; a pool shares them among its workers.
+  const threadsPerUnit = o.executor === 'bullmq' ? null : resolveThreadsPerUnit(o.threadsPerUnit, o.executor === 'inline' ? availableParallelism() : threadsPerWorker(o.workers));
   const seeds: number[] = o.seeds ?? Array.from({ length: o.numSeeds }, (_, i) => i + 1);
   return {
     experiment: o.experiment,
     preset: o.preset,
     seeds,
     workers: o.workers,
+    threadsPerUnit,
     backend: o.backend,
     out: o.out ?? `results/${o.experiment}`,
     dataDir: o.dataDir,

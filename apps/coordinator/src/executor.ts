@@ -1,8 +1,8 @@
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
 import { decode, encode } from './codec.js';
 import type { SharedDataset } from './shared-data.js';
+import { setTensorFlowThreads } from './threads.js';
 import type { Unit, UnitOutput } from './units.js';
 import type { WorkerData, WorkerTask } from './worker.js';
 
@@ -14,31 +14,13 @@ export interface Executor {
 
 export interface PiscinaExecutorOptions {
   workers: number;
+  /** TensorFlow intra-op threads of every unit (threads.ts): one pool size for the whole process. */
+  threadsPerUnit: number;
   backend: string;
   /** May still be loading: workers start (and load TensorFlow) meanwhile, and units wait for it. */
   datasets: Record<string, SharedDataset> | Promise<Record<string, SharedDataset>>;
   runsDir: string;
   progressChannel: string;
-}
-
-/**
- * TensorFlow sizes its thread pools to all cores by default; with several workers in one process
- * that oversubscribes the machine, so each worker gets its share (env is read when TF loads).
- */
-export function threadsPerWorker(workers: number): number {
-  return Math.max(1, Math.floor(availableParallelism() / workers));
-}
-
-/**
- * Pins TensorFlow's thread pools to `threads` unless the user set them. Native TensorFlow reads
- * these from the C environment of the process once, when it loads, so this runs before any
- * thread loads it.
- */
-export function setTensorFlowThreads(threads: number): void {
-  process.env.TF_NUM_INTRAOP_THREADS ??= String(threads);
-  process.env.TF_NUM_INTEROP_THREADS ??= '1';
-  process.env.OMP_NUM_THREADS ??= String(threads);
-  process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
 }
 
 export class PiscinaExecutor implements Executor {
@@ -48,7 +30,7 @@ export class PiscinaExecutor implements Executor {
 
   constructor(options: PiscinaExecutorOptions) {
     // Worker threads share the process's environment: set it here, before any of them loads TF.
-    setTensorFlowThreads(threadsPerWorker(options.workers));
+    setTensorFlowThreads(options.threadsPerUnit);
     const workerData: WorkerData = {
       backend: options.backend,
       runsDir: options.runsDir,

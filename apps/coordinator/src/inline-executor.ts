@@ -1,7 +1,7 @@
-import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
-import { isBackendName, selectBackend } from '@advx/models';
-import { setTensorFlowThreads, type Executor, type PiscinaExecutorOptions } from './executor.js';
+import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
+import type { Executor, PiscinaExecutorOptions } from './executor.js';
+import { setTensorFlowThreads } from './threads.js';
 import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
 import type { Unit, UnitOutput } from './units.js';
 
@@ -16,14 +16,15 @@ export class InlineExecutor implements Executor {
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(options: Omit<PiscinaExecutorOptions, 'workers'>) {
-    setTensorFlowThreads(availableParallelism());
+    // This thread loads TensorFlow below, so its pool size is fixed here for the process's life.
+    setTensorFlowThreads(options.threadsPerUnit);
     const channel = new BroadcastChannel(options.progressChannel);
     this.channel = channel;
     this.context = (async () => {
       const requested = options.backend;
       if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
       const info = await selectBackend(requested);
-      return { backend: info.name, datasets: await options.datasets, runsDir: options.runsDir, progress: (event: ProgressEvent) => channel.postMessage(event) };
+      return { backend: info.name, threads: await kernelThreads(info.name), datasets: await options.datasets, runsDir: options.runsDir, progress: (event: ProgressEvent) => channel.postMessage(event) };
     })();
     this.context.catch(() => {}); // surfaces in run(); a data error is the sweep's to report
   }

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochRecord } from '@advx/models';
+import { provenanceLine } from './provenance.js';
 import { renderFigure, renderHtmlReport, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure, type RenderedFigure } from './figures/index.js';
 import type { Plan } from './plan.js';
 import type { Report } from './report.js';
@@ -192,6 +193,7 @@ export async function writeFiguresAndHtml(out: string, report: Report, plans: Pl
       wallSeconds: report.wallSeconds,
       generatedAt: report.generatedAt,
       command,
+      provenance: provenanceLine(report.provenance),
       experiments: report.experiments.map((e) => ({
         id: e.id,
         title: e.title,

@@ -3,6 +3,7 @@ import { curveRole, matrixRole, type Plan } from './plan.js';
 import { SMOKE_NOTE, type MetricClaim, type PresetName } from './experiments/types.js';
 import { CLIPPED_ALTERNATIVE, CLIPPING_NOTE } from './experiments/clipping.js';
 import type { FarmProfile } from './farm-profile.js';
+import { provenanceLine, provenanceOf, type Provenance } from './provenance.js';
 import type { UnitStatus } from './scheduler.js';
 
 export interface MetricReport {
@@ -71,6 +72,8 @@ export interface RunReport {
   attempts: number;
   error: string | null;
   backend: string | null;
+  /** The kernels' threads the unit ran with (null: not finished, or recorded before threads were). */
+  threads: number | null;
   computeSeconds: number | null;
 }
 
@@ -81,6 +84,8 @@ export interface Report {
   dataset: string;
   seeds: number[];
   wallSeconds: number;
+  /** Backends, threads per unit and CPUs the units ran with: what bitwise comparison with another report needs. */
+  provenance: Provenance;
   experiments: ExperimentReport[];
   claims: ClaimReport[];
   matrices: MatrixReport[];
@@ -208,6 +213,7 @@ export function buildReport(
     dataset,
     seeds,
     wallSeconds,
+    provenance: provenanceOf(all),
     experiments: [
       ...parts.map(({ plan, claims, matrices, curves }) => ({
         id: plan.experiment.id,
@@ -235,6 +241,7 @@ export function buildReport(
       attempts: s.attempts,
       error: s.error,
       backend: s.result?.backend ?? null,
+      threads: s.result?.run?.threads ?? null,
       computeSeconds: s.result?.computeSeconds ?? null,
     })),
     farm: null,
@@ -251,6 +258,8 @@ export function renderMarkdown(report: Report): string {
     `# advx report: ${report.experiment}`,
     '',
     `Preset \`${report.preset}\`, backend \`${report.backend}\`, dataset ${report.dataset}, seeds ${report.seeds.join(', ')}, wall time ${report.wallSeconds.toFixed(1)} s.`,
+    '',
+    provenanceLine(report.provenance),
     report.complete ? '' : '\n**Incomplete:** some units did not finish (see Failures).\n',
   ];
   if (report.preset === 'smoke') lines.push(`**${SMOKE_NOTE}**`, '');

@@ -13,6 +13,7 @@ import { createLogger } from './log.js';
 import { planExperiment, type Plan } from './plan.js';
 import { SweepProgress } from './progress.js';
 import { farmProfile } from './farm-profile.js';
+import { provenanceLine } from './provenance.js';
 import { buildReport, farmLine, renderMarkdown, type Report } from './report.js';
 import { writeFiguresAndHtml } from './report-figures.js';
 import { runUnits, type UnitStatus } from './scheduler.js';
@@ -56,7 +57,7 @@ async function loadSweepData(selected: ExperimentSpec[], options: SweepOptions, 
         logger.info(`dataset ${name}: ${loaded.train.count} train / ${loaded.validation?.count ?? 0} validation / ${loaded.test.count} test from ${loaded.directory}`);
       } catch (error) {
         if (name === 'cifar10' && options.experiment === 'all' && error instanceof DataError) {
-          skipped.push({ id: experiment.id, title: experiment.title, section: experiment.section, reason: `CIFAR-10 is not available here (${error.message}); set CIFAR10_DIR to run it` });
+          skipped.push({ id: experiment.id, title: experiment.title, section: experiment.section, reason: `CIFAR-10 is not available here: ${error.message}` });
           logger.warn(`skipping ${experiment.id}: CIFAR-10 not available (${error.message})`);
           continue;
         }
@@ -88,9 +89,9 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   const embeddedExecutorOptions = { backend: options.backend, datasets: sharedDatasets, runsDir: store.runsDir, progressChannel };
   let executor: Executor | null =
     options.executor === 'piscina'
-      ? new PiscinaExecutor({ ...embeddedExecutorOptions, workers: options.workers })
+      ? new PiscinaExecutor({ ...embeddedExecutorOptions, workers: options.workers, threadsPerUnit: options.threadsPerUnit! })
       : options.executor === 'inline'
-        ? new InlineExecutor(embeddedExecutorOptions)
+        ? new InlineExecutor({ ...embeddedExecutorOptions, threadsPerUnit: options.threadsPerUnit! })
         : null;
   const workers = options.executor === 'bullmq' ? undefined : options.executor === 'inline' ? 1 : options.workers;
   const channel = new BroadcastChannel(progressChannel);
@@ -105,7 +106,8 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
     const { splits, validationSizes, experiments } = data;
     plans = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
     const units = plans.flatMap((p) => p.units);
-    const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? 'this thread (inline)' : `${options.workers} workers`;
+    const threads = `${options.threadsPerUnit} TF thread${options.threadsPerUnit === 1 ? '' : 's'} per unit`;
+    const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? `this thread (inline), ${threads}` : `${options.workers} workers, ${threads}`;
     logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${new Set(units.map((u) => u.key)).size} units on ${where} (backend ${options.backend})`);
     if (options.executor === 'bullmq') {
       // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
@@ -144,6 +146,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   const rendered = await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
   report.farm = farmProfile(statuses.values(), performance.timeOrigin + started, dataReadyAt, workers ?? null);
   if (report.farm) logger.info(farmLine(report.farm));
+  logger.info(provenanceLine(report.provenance));
   report.figures = rendered.map((f) => ({ id: f.id, title: f.title, svg: relative(out, f.svgPath), png: relative(out, f.pngPath) }));
   const reportPath = join(out, 'report.json');
   await writeFileAtomic(reportPath, JSON.stringify(report, null, 2));

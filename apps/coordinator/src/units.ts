@@ -150,6 +150,13 @@ export interface RunInfo {
   /** This worker's V8 heap, and the resident set of its whole process (shared by its threads). */
   heapUsedMB: number;
   rssMB: number;
+  /**
+   * The kernels' threads (TF intra-op threads on tensorflow, 1 on wasm and cpu) and the CPU model:
+   * with the backend, what bitwise reproducibility depends on (README, "Determinism"). Not part of
+   * the key: another split gives the same numbers within the stated tolerance. Absent in older results.
+   */
+  threads?: number;
+  cpu?: string;
   /** When the coordinator handed the unit to its executor, and when the output came back (set by the scheduler). */
   dispatchedAt?: number;
   receivedAt?: number;

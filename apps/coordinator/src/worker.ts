@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { BroadcastChannel } from 'node:worker_threads';
 import Piscina from 'piscina';
-import { isBackendName, selectBackend } from '@advx/models';
+import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
 import { decode, encode } from './codec.js';
 import type { SharedDataset } from './shared-data.js';
 import type { Unit } from './units.js';
@@ -35,6 +35,7 @@ const ready: Promise<Omit<WorkerContext, 'datasets'>> = (async () => {
   const info = await selectBackend(requested);
   return {
     backend: info.name,
+    threads: await kernelThreads(info.name),
     runsDir: data.runsDir,
     progress: (event: ProgressEvent) => channel.postMessage(event),
   };

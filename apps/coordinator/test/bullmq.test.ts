@@ -10,7 +10,8 @@ import { backendArgs, mnistDir, root, runCli } from './helpers.js';
 /**
  * `--executor bullmq` against a real redis-server (the Debian package; .ci/run installs it): one
  * redis on a free loopback port, one `coordinator:worker` process (the built entry), and the
- * coordinator; the report must equal a Piscina sweep's for the same seeds and backend.
+ * coordinator; the report must equal a Piscina sweep's for the same seeds, backend and threads per
+ * unit (the determinism contract, README: the worker process and the pool each pin 1 TF thread).
  */
 const REDIS_SERVER = '/usr/bin/redis-server';
 const workerScript = `${root}/dist/apps/coordinator/bullmq-worker.mjs`;
@@ -100,7 +101,7 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     faultMarker = join(scratch(), 'fault-marker');
     worker = await start(
       process.execPath,
-      [workerScript, '--redis', redisUrl, '--concurrency', '1', '--data-dir', mnistDir!, '--runs-dir', scratch(), ...backendArgs()],
+      [workerScript, '--redis', redisUrl, '--concurrency', '1', '--threads-per-unit', '1', '--data-dir', mnistDir!, '--runs-dir', scratch(), ...backendArgs()],
       /worker .* on redis:\/\//,
       { ADVX_FAULT: 'exit:maxout-fgsm', ADVX_FAULT_ONCE: faultMarker },
     );
@@ -111,12 +112,12 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     await stop(redis?.child);
   });
 
-  /** The same sweep through BullMQ (on the worker process) and through a 1-worker Piscina pool, both exiting 0. */
+  /** The same sweep through BullMQ (on the worker process) and through a 1-worker Piscina pool at the worker's 1 thread per unit, both exiting 0. */
   async function bullAndPiscina(common: string[]) {
     const [viaBull, viaPiscina] = [scratch(), scratch()];
     const bull = await runCli([...common, '--out', viaBull, '--executor', 'bullmq', '--redis', redisUrl]);
     expect(bull.code, `${bull.stderr}\n--- worker:\n${worker!.output()}`).toBe(0);
-    const piscina = await runCli([...common, '--out', viaPiscina, '--workers', '1']);
+    const piscina = await runCli([...common, '--out', viaPiscina, '--workers', '1', '--threads-per-unit', '1']);
     expect(piscina.code, piscina.stderr).toBe(0);
     return { bull, viaBull, b: readReport(viaBull), p: readReport(viaPiscina) };
   }
@@ -127,6 +128,9 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     expect(b.complete).toBe(true);
     expect(b.backend).toBe(p.backend);
     expect(b.claims.length).toBeGreaterThan(0);
+    // Bitwise, because the whole configuration is the same: backend, seed and threads, as recorded.
+    expect(b.provenance).toEqual(p.provenance);
+    expect(b.provenance.configurations.map((c) => c.threads)).toEqual([1]);
     expect(b.claims).toEqual(p.claims);
     piscinaClaims = p.claims;
     // The worker computed every unit; the coordinator's runs directory holds the models, as after a Piscina sweep.
@@ -162,7 +166,7 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
 
   it('the worker exits cleanly on SIGTERM; a worker killed mid-job loses nothing (BullMQ re-queues the stalled job)', async () => {
     expect(await stop(worker!.child, 'SIGTERM')).toBe(0);
-    const args = (runsDir: string) => [workerScript, '--redis', redisUrl, '--data-dir', mnistDir!, '--runs-dir', runsDir, '--lock-duration', '4000', ...backendArgs()];
+    const args = (runsDir: string) => [workerScript, '--redis', redisUrl, '--threads-per-unit', '1', '--data-dir', mnistDir!, '--runs-dir', runsDir, '--lock-duration', '4000', ...backendArgs()];
     const doomed = await start(process.execPath, args(scratch()), /worker .* on redis:\/\//);
     const out = scratch();
     const sweep = runCli(['--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs(), '--out', out, '--executor', 'bullmq', '--redis', redisUrl]);

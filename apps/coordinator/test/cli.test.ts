@@ -1,10 +1,12 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSweepArgs } from '../src/cli.js';
 import { UsageError } from '../src/command-line.js';
 import { runCli } from './helpers.js';
+
+afterEach(() => vi.unstubAllEnvs());
 
 describe('sweep flags', () => {
   it('defaults to fgsm-baseline, preset cpu, seeds 1..5, out results/<experiment>', () => {
@@ -15,6 +17,21 @@ describe('sweep flags', () => {
   it('takes --executor inline with the default (or a single) worker', () => {
     expect(parseSweepArgs(['--executor', 'inline'])).toMatchObject({ executor: 'inline' });
     expect(parseSweepArgs(['--executor', 'inline', '--workers', '1'])).toMatchObject({ executor: 'inline' });
+  });
+
+  it('--threads-per-unit: cores ÷ workers for the pool, all cores inline, unless given (or set in $TF_NUM_INTRAOP_THREADS)', () => {
+    vi.stubEnv('TF_NUM_INTRAOP_THREADS', '');
+    const cores = availableParallelism();
+    expect(parseSweepArgs(['--workers', '1'])).toMatchObject({ threadsPerUnit: cores });
+    expect(parseSweepArgs(['--workers', String(2 * cores)])).toMatchObject({ threadsPerUnit: 1 });
+    expect(parseSweepArgs(['--executor', 'inline'])).toMatchObject({ threadsPerUnit: cores });
+    expect(parseSweepArgs(['--executor', 'inline', '--threads-per-unit', '1'])).toMatchObject({ threadsPerUnit: 1 });
+    expect(parseSweepArgs(['--workers', '2', '--threads-per-unit', '3'])).toMatchObject({ threadsPerUnit: 3 });
+    vi.stubEnv('TF_NUM_INTRAOP_THREADS', '3');
+    expect(parseSweepArgs(['--executor', 'inline'])).toMatchObject({ threadsPerUnit: 3 });
+    expect(parseSweepArgs(['--executor', 'inline', '--threads-per-unit', '1'])).toMatchObject({ threadsPerUnit: 1 });
+    // BullMQ workers size their own pools.
+    expect(parseSweepArgs(['--executor', 'bullmq', '--redis', 'redis://localhost:6379'])).toMatchObject({ threadsPerUnit: null });
   });
 
   it('takes --seeds over --num-seeds', () => {
@@ -31,6 +48,8 @@ describe('sweep flags', () => {
     [['--backend', 'gpu'], /--backend.*gpu/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
     [['--executor', 'inline', '--workers', '3'], /--workers does not apply to --executor inline/],
+    [['--threads-per-unit', '0'], /--threads-per-unit must be a positive integer, got "0"/],
+    [['--executor', 'bullmq', '--redis', 'redis://localhost:6379', '--threads-per-unit', '1'], /--threads-per-unit does not apply to --executor bullmq/],
   ])('rejects %j with a message naming the flag', (args, message) => {
     expect(() => parseSweepArgs(args)).toThrow(UsageError);
     expect(() => parseSweepArgs(args)).toThrow(message);
@@ -56,6 +75,6 @@ describe('sweep flags', () => {
   it('prints --help and exits 0', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    for (const flag of ['--experiment', '--preset', '--seeds', '--num-seeds', '--workers', '--backend', '--out', '--data-dir']) expect(run.stdout).toContain(flag);
+    for (const flag of ['--experiment', '--preset', '--seeds', '--num-seeds', '--workers', '--threads-per-unit', '--backend', '--out', '--data-dir']) expect(run.stdout).toContain(flag);
   });
 });

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
@@ -36,3 +37,18 @@ export function runCli(args: string[], env: Record<string, string | undefined> =
 }
 
 export const backendArgs = () => ['--backend', process.env.ADVX_TEST_BACKEND ?? 'auto'];
+
+function nativeLoads(): boolean {
+  try {
+    createRequire(import.meta.url)('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The suite's native TensorFlow pass (tools/run-tests.mjs runs it once per backend), for tests that
+ * need tfjs-node themselves; the wasm pass skips them without loading it.
+ */
+export const nativeTensorFlowPass = (): boolean => (process.env.ADVX_TEST_BACKEND ?? 'tensorflow') === 'tensorflow' && nativeLoads();

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset } from '@advx/data';
-import type { EpochRecord } from '@advx/models';
+import { kernelThreads, type BackendName, type EpochRecord } from '@advx/models';
 import { EXPERIMENTS } from '../src/experiments/index.js';
 import { chartSpec, renderFigure, type LearningCurvesFigure } from '../src/figures/index.js';
 import { learningCurveRows } from '../src/figures/charts.js';
@@ -123,7 +123,7 @@ describe('TensorBoard event files', () => {
       const splits = await loadDataset('mnist', { dataDir: mnistDir, validationSize: 10000 });
       const plan = planExperiment(EXPERIMENTS['fgsm-baseline'], 'smoke', [1], splits.checksum);
       unit = plan.units.find((u) => u.role === 'maxout')!;
-      context = { backend: tf.getBackend(), datasets: { mnist: shareSplits(splits) }, runsDir: join(scratch, 'runs'), progress: () => {} };
+      context = { backend: tf.getBackend(), threads: await kernelThreads(tf.getBackend() as BackendName), datasets: { mnist: shareSplits(splits) }, runsDir: join(scratch, 'runs'), progress: () => {} };
     });
 
     it('on native TensorFlow: one scalar per curve and epoch, step = epoch over both stages, no tensor left behind; a rerun on the same thread appends', async (test) => {

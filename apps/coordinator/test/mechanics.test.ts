@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset, Rng } from '@advx/data';
 import { fgsm, rubbishExamples } from '@advx/attacks';
-import { asAttackTarget, Classifier, Ensemble, loadModel, maxoutSpec, rbfSpec, softmaxRegressionSpec, type Continuation, type EarlyStoppingRule, type ModelSpec, type Objective, type TrainConfig } from '@advx/models';
+import { asAttackTarget, Classifier, Ensemble, kernelThreads, loadModel, maxoutSpec, rbfSpec, softmaxRegressionSpec, type BackendName, type Continuation, type EarlyStoppingRule, type ModelSpec, type Objective, type TrainConfig } from '@advx/models';
 import { unitKey } from '../src/plan.js';
 import { shareSplits, viewSplit } from '../src/shared-data.js';
 import { RunStore } from '../src/store.js';
@@ -52,6 +52,7 @@ async function run(u: Unit): Promise<UnitOutput> {
   const output = await runUnit(context, u); // throws on a leak
   expect(tf.memory().numTensors, `${u.role} leaked tensors`).toBe(before);
   expect(output.backend).toBe(context.backend);
+  expect(output.run.threads).toBe(context.threads);
   await store.write({ ...output, key: u.key, role: u.role, seed: u.seed, config: u.config, finishedAt: new Date().toISOString(), attempts: 1 });
   return output;
 }
@@ -114,7 +115,8 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
     checksum = splits.checksum;
     runsDir = mkdtempSync(join(tmpdir(), 'advx-mechanics-'));
     store = new RunStore(runsDir);
-    context = { backend: tf.getBackend(), datasets: { mnist: shareSplits(splits) }, runsDir, progress: () => {} };
+    const backend = tf.getBackend() as BackendName;
+    context = { backend, threads: await kernelThreads(backend), datasets: { mnist: shareSplits(splits) }, runsDir, progress: () => {} };
   });
   afterAll(() => {
     if (runsDir) rmSync(runsDir, { recursive: true, force: true });

@@ -1,40 +1,37 @@
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../src/report.js';
-import { mnistDir, runCli } from './helpers.js';
-
-function nativeLoads(): boolean {
-  try {
-    createRequire(import.meta.url)('@tensorflow/tfjs-node');
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { beyondContract, unitResults } from './contract.js';
+import { mnistDir, nativeTensorFlowPass, runCli } from './helpers.js';
 
 // Runs both backends itself, so once per suite is enough: in the tensorflow pass.
-const runHere = !!mnistDir && nativeLoads() && (process.env.ADVX_TEST_BACKEND ?? 'tensorflow') === 'tensorflow';
+const runHere = !!mnistDir && nativeTensorFlowPass();
 
 describe.skipIf(!runHere)('smoke sweep on tensorflow and on wasm (parity)', () => {
-  it('gives every claim metric within its stated tolerance (2 pp where none is stated)', async () => {
-    const reports: Report[] = [];
+  // Another backend sums in another order and has its own exp and log, each within a few ulps:
+  // like another thread split, it may change whole examples and the rounding of means, and the
+  // determinism contract's tolerance (test/contract.ts) is what is checked. Measured on 4 smoke
+  // seeds: no rate moved, confidences by ≤ 1.6e-7.
+  it('gives every evaluation metric within the determinism contract\'s tolerance', async () => {
+    const outs: string[] = [];
     for (const backend of ['tensorflow', 'wasm']) {
       const out = mkdtempSync(join(tmpdir(), `advx-parity-${backend}-`));
-      const run = await runCli(['--preset', 'smoke', '--seeds', '1', '--workers', '2', '--out', out, '--data-dir', mnistDir!, '--backend', backend]);
+      const run = await runCli(['--preset', 'smoke', '--seeds', '1', '--workers', '2', '--threads-per-unit', '1', '--out', out, '--data-dir', mnistDir!, '--backend', backend]);
       expect(run.code, run.stderr).toBe(0);
-      reports.push(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report);
+      outs.push(out);
     }
-    const [native, wasm] = reports;
+    const [native, wasm] = outs.map((out) => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report);
     expect([native.backend, wasm.backend]).toEqual(['tensorflow', 'wasm']);
-    for (const claim of native.claims) {
-      const other = wasm.claims.find((c) => c.id === claim.id)!;
-      for (const [name, metric] of Object.entries(claim.metrics)) {
-        const difference = Math.abs(metric.mean - other.metrics[name].mean);
-        expect(difference, `${claim.id} ${name}: tensorflow ${metric.mean} vs wasm ${other.metrics[name].mean}`).toBeLessThanOrEqual(metric.tolerance ?? 0.02);
-      }
+    const [nativeUnits, wasmUnits] = outs.map(unitResults);
+    expect([...wasmUnits.keys()].sort()).toEqual([...nativeUnits.keys()].sort());
+    let compared = 0;
+    for (const [key, result] of nativeUnits) {
+      if (result.config.kind !== 'evaluate') continue;
+      expect(beyondContract(result.metrics, wasmUnits.get(key)!.metrics), `${result.role} (${key})`).toEqual([]);
+      compared++;
     }
+    expect(compared).toBe(2);
   });
 });

@@ -15,7 +15,7 @@ import {
   type IdxFile,
   isDatasetName,
 } from './registry.js';
-import { locateFiles, resolveDataDirectory } from './resolve.js';
+import { locateFiles, offlineHint, resolveDataDirectory } from './resolve.js';
 
 export interface DatasetSplits {
   name: string;
@@ -161,7 +161,12 @@ export async function loadDataset(name: DatasetName, options: LoadOptions = {}):
   const spec = DATASETS[name];
   let where = resolveDataDirectory(spec, { dataDir: options.dataDir });
   if (where.missing.length > 0) {
-    await downloadDataset(spec, where.directory, where.missing, options.baseUrl);
+    try {
+      await downloadDataset(spec, where.directory, where.missing, options.baseUrl);
+    } catch (error) {
+      if (!(error instanceof DataError)) throw error;
+      throw new DataError(`${error.message}: ${offlineHint(spec, where.directory)}`, { cause: error });
+    }
     where = { ...where, ...locateFiles(spec, where.directory) };
     if (where.missing.length > 0) {
       throw new DataError(`${where.directory}: still missing ${where.missing.join(', ')} after downloading`);

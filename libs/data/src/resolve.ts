@@ -100,3 +100,15 @@ export function resolveDataDirectory(spec: DatasetSpec, options: ResolveOptions 
   const directory = cacheDirectory(spec.name, env, options.homeDirectory);
   return { directory, source: 'cache', ...locateFiles(spec, directory) };
 }
+
+/**
+ * What to do when the cache cannot be filled (offline, a proxy, a mirror serving the wrong file):
+ * point the loader at local files instead. Appended to a download error, on the same line, so a
+ * newcomer sees the fix where they see the failure.
+ */
+export function offlineHint(spec: DatasetSpec, cache: string): string {
+  if (spec.format === 'idx') {
+    return `to run offline, set ${spec.envVar} or --data-dir to a folder with the four ${spec.name} IDX files (${requiredFiles(spec).join(', ')}; gzipped or not), or put them in the cache, ${cache}`;
+  }
+  return `to run offline, set ${spec.envVar} to a folder with ${spec.batchDirectory}/ (${requiredFiles(spec).join(', ')}), or put that folder in the cache, ${cache}`;
+}

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { DataError, loadDataset } from '@advx/data';
+import { DATASETS, DataError, loadDataset, offlineHint } from '@advx/data';
 import { downloadFile } from '../src/download.js';
 import { realMnistDirectory, serveFiles, temporaryDirectory, type TestServer } from './helpers.js';
 
@@ -87,10 +87,35 @@ describe('loadDataset downloading into the cache', () => {
     vi.stubEnv('MNIST_DIR', '');
     vi.stubEnv('ADVX_CACHE_DIR', cache);
     await expect(loadDataset('mnist', { baseUrl: server.baseUrl })).rejects.toThrow(
-      /train-images-idx3-ubyte\.gz: sha256 mismatch: expected 440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609, got [0-9a-f]{64}$/,
+      /train-images-idx3-ubyte\.gz: sha256 mismatch: expected 440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609, got [0-9a-f]{64}: to run offline, set MNIST_DIR or --data-dir /,
     );
     const directory = join(cache, 'datasets', 'mnist');
     expect(existsSync(directory) ? await readdir(directory) : []).toEqual([]);
+  });
+
+  it('offline, the one-line error says where to point the loader and where the cache is', async () => {
+    // A server that is gone stands in for no network: the fetch itself fails.
+    server = await serveFiles({});
+    const baseUrl = server.baseUrl;
+    await server.close();
+    server = undefined;
+    const cache = await temporaryDirectory();
+    vi.stubEnv('MNIST_DIR', '');
+    vi.stubEnv('ADVX_CACHE_DIR', cache);
+    const error = (await loadDataset('mnist', { baseUrl }).catch((e: unknown) => e)) as DataError;
+    expect(error).toBeInstanceOf(DataError);
+    const names = 'train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz';
+    expect(error.message).toBe(
+      `${baseUrl}train-images-idx3-ubyte.gz: download failed (ECONNREFUSED): to run offline, set MNIST_DIR or --data-dir to a folder with the four mnist IDX files (${names}; gzipped or not), or put them in the cache, ${join(cache, 'datasets', 'mnist')}`,
+    );
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('the offline hint names each dataset\'s own variable, and --data-dir only where the CLI takes it', () => {
+    expect(offlineHint(DATASETS['fashion-mnist'], '/c/f')).toMatch(/^to run offline, set FASHION_MNIST_DIR or --data-dir to a folder with the four fashion-mnist IDX files .*, or put them in the cache, \/c\/f$/);
+    // The sweep reads CIFAR-10 only from $CIFAR10_DIR or the cache.
+    const cifar = offlineHint(DATASETS.cifar10, '/c/c');
+    expect(cifar).toBe('to run offline, set CIFAR10_DIR to a folder with cifar-10-batches-bin/ (data_batch_1.bin, data_batch_2.bin, data_batch_3.bin, data_batch_4.bin, data_batch_5.bin, test_batch.bin), or put that folder in the cache, /c/c');
   });
 
   it('never downloads when the named directory lacks files', async () => {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 
 /**
  * Run-time backend selection. The project prefers TensorFlow's native kernels, falls back to wasm,
@@ -16,6 +17,12 @@ export interface BackendInfo {
 
 const require = createRequire(import.meta.url);
 
+/**
+ * $TF_NUM_INTRAOP_THREADS as this thread saw it when register() loaded tfjs-node (see kernelThreads);
+ * null until then.
+ */
+let intraOpAtLoad: string | undefined | null = null;
+
 // tfjs-core alone registers no gradients; the @tensorflow/tfjs bundle registers them all into the
 // process-global registry (its ESM-only `register_all_gradients` cannot be loaded by Node directly).
 require('@tensorflow/tfjs');
@@ -29,6 +36,7 @@ async function register(name: BackendName): Promise<void> {
       // TF_CPP_MIN_LOG_LEVEL keeps TensorFlow's start-up banner out of our logs.
       process.env.TF_CPP_MIN_LOG_LEVEL ??= '2';
       const packageName = process.env.ADVX_TFJS_NODE_PACKAGE ?? '@tensorflow/tfjs-node';
+      intraOpAtLoad = process.env.TF_NUM_INTRAOP_THREADS;
       require(packageName);
       if (!tf.findBackend('tensorflow')) {
         throw new Error(`${packageName} loaded but registered no "tensorflow" backend (two copies of tfjs-core?)`);
@@ -75,4 +83,22 @@ export async function selectBackend(requested: BackendName | 'auto' = 'auto'): P
     }
   }
   throw new Error(`no tfjs backend could be loaded: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/**
+ * The threads one kernel of backend `name` may use, as a result's provenance: the thread count
+ * changes how a sum is split, hence the last bits of a result.
+ * - tensorflow: its intra-op pool, sized once per process from $TF_NUM_INTRAOP_THREADS (as it was
+ *   when tfjs-node loaded), and from the number of cores when that is unset or not a positive integer.
+ * - wasm: its own count, 1 on Node (tfjs-backend-wasm has no multithreaded build there).
+ * - cpu: 1 (JavaScript).
+ */
+export async function kernelThreads(name: BackendName): Promise<number> {
+  if (name === 'tensorflow') {
+    // Loaded by someone else (a test importing tfjs-node itself): the variable as it is now.
+    const fromEnv = Number(intraOpAtLoad === null ? process.env.TF_NUM_INTRAOP_THREADS : intraOpAtLoad);
+    return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : availableParallelism();
+  }
+  if (name === 'wasm') return (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+  return 1;
 }

@@ -1,4 +1,4 @@
-export { selectBackend, isBackendName, BACKEND_PREFERENCE, type BackendName, type BackendInfo } from './backend.js';
+export { selectBackend, kernelThreads, isBackendName, BACKEND_PREFERENCE, type BackendName, type BackendInfo } from './backend.js';
 export { Classifier, sigmoidCrossEntropy, type DropoutMasks } from './classifier.js';
 export { softmaxRegressionSpec, logisticRegressionSpec, maxoutSpec, rbfSpec, type ModelSpec, type Head, type HiddenLayerSpec, type MaxoutLayerSpec } from './spec.js';
 export { train, Trainer, DeviceData, errorRate, objectiveValue, dropoutMasks, type TrainConfig, type TrainData, type Objective, type EpochReport, type TrainHooks, type TrainerState, type TrainerOptions } from './train.js';

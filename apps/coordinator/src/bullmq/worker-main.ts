@@ -1,6 +1,6 @@
 /**
- * `npx nx run coordinator:worker --redis redis://host:port [--concurrency n] [--backend b]
- * [--data-dir d] [--runs-dir r] [--gpu i]`: a BullMQ worker process for `sweep --executor bullmq`.
+ * `npx nx run coordinator:worker --redis redis://host:port [--concurrency n] [--threads-per-unit t]
+ * [--backend b] [--data-dir d] [--runs-dir r] [--gpu i]`: a BullMQ worker process for `sweep --executor bullmq`.
  * Start any number, on any machines that reach the Redis server; one process per GPU (`--gpu i`
  * sets CUDA_VISIBLE_DEVICES=i and, when @tensorflow/tfjs-node-gpu is installed, uses it).
  *
@@ -28,6 +28,7 @@ import { Redis } from 'ioredis';
 import { loadDataset, type DatasetName } from '@advx/data';
 import { BACKEND_PREFERENCE } from '@advx/models';
 import { PiscinaExecutor } from '../executor.js';
+import { resolveThreadsPerUnit, threadsPerWorker } from '../threads.js';
 import { createLogger } from '../log.js';
 import { shareSplits, type SharedDataset } from '../shared-data.js';
 import { writeFileAtomic } from '../store.js';
@@ -38,6 +39,7 @@ import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redi
 interface WorkerOptions {
   redis: string;
   concurrency: number;
+  threadsPerUnit: number;
   backend: string;
   dataDir: string | undefined;
   runsDir: string;
@@ -50,6 +52,7 @@ function parseArgs(argv: string[]): WorkerOptions | 'help' {
     .description('BullMQ worker for `sweep --executor bullmq`: runs sweep units from the Redis queue.')
     .requiredOption('--redis <url>', 'Redis server, redis://[user:password@]host:port[/db]')
     .option('--concurrency <n>', 'units run at once (worker threads, one tfjs engine each)', integerAtLeast('--concurrency', 1), 1)
+    .option('--threads-per-unit <n>', 'TensorFlow intra-op threads of each unit (default $TF_NUM_INTRAOP_THREADS, else cores ÷ concurrency); bitwise-equal numbers need the same value', integerAtLeast('--threads-per-unit', 1))
     .addOption(new Option('--backend <name>', "tfjs backend; auto = the sweep's --backend").choices(['auto', ...BACKEND_PREFERENCE]).default('auto'))
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
     .option('--runs-dir <dir>', 'where models and results of dependencies are materialised', join(tmpdir(), 'advx-bullmq-runs'))
@@ -62,7 +65,8 @@ function parseArgs(argv: string[]): WorkerOptions | 'help' {
   } catch (error) {
     throw new UsageError(`--redis: ${(error as Error).message}`);
   }
-  return { redis: o.redis, concurrency: o.concurrency, backend: o.backend, dataDir: o.dataDir, runsDir: resolve(o.runsDir), gpu: o.gpu, lockDuration: o.lockDuration };
+  const threadsPerUnit = resolveThreadsPerUnit(o.threadsPerUnit, threadsPerWorker(o.concurrency));
+  return { redis: o.redis, concurrency: o.concurrency, threadsPerUnit, backend: o.backend, dataDir: o.dataDir, runsDir: resolve(o.runsDir), gpu: o.gpu, lockDuration: o.lockDuration };
 }
 
 /** The backend a job runs on: the worker's own choice, unless it is auto; a conflict is an error. */
@@ -123,7 +127,7 @@ async function main(argv: string[]): Promise<number> {
     const id = `${backend}/${shared.name}@${validationSize}`;
     let executor = pools.get(id);
     if (!executor) {
-      executor = new PiscinaExecutor({ workers: o.concurrency, backend, datasets: { [shared.name]: shared }, runsDir: o.runsDir, progressChannel });
+      executor = new PiscinaExecutor({ workers: o.concurrency, threadsPerUnit: o.threadsPerUnit, backend, datasets: { [shared.name]: shared }, runsDir: o.runsDir, progressChannel });
       pools.set(id, executor);
     }
     return executor;
@@ -184,7 +188,7 @@ async function main(argv: string[]): Promise<number> {
   await beat();
   const heartbeat = setInterval(beat, HEARTBEAT_MS);
   logger.info(
-    `worker ${hostname()}:${process.pid} on ${redactRedisUrl(o.redis)}, queue ${PREFIX}:${UNITS_QUEUE}: concurrency ${o.concurrency}, backend ${o.backend}, runs dir ${o.runsDir}` +
+    `worker ${hostname()}:${process.pid} on ${redactRedisUrl(o.redis)}, queue ${PREFIX}:${UNITS_QUEUE}: concurrency ${o.concurrency} × ${o.threadsPerUnit} TF thread(s) per unit, backend ${o.backend}, runs dir ${o.runsDir}` +
       (o.gpu !== undefined ? `, CUDA_VISIBLE_DEVICES=${o.gpu} (${process.env.ADVX_TFJS_NODE_PACKAGE ?? '@tensorflow/tfjs-node'})` : ''),
   );
 

@@ -193,7 +193,7 @@ export async function renderHtmlReport(report: HtmlReportInput, figures: Rendere
 <dt>backend</dt><dd><code>${esc(report.backend)}</code></dd>
 <dt>seeds</dt><dd>${esc(report.seeds.join(', '))}</dd>
 <dt>wall time</dt><dd>${esc(report.wallSeconds.toFixed(1))} s</dd>
-<dt>generated</dt><dd>${esc(report.generatedAt)}</dd>
+${report.provenance ? `<dt>provenance</dt><dd>${esc(report.provenance.replace(/^Provenance: /, ''))}</dd>\n` : ''}<dt>generated</dt><dd>${esc(report.generatedAt)}</dd>
 <dt>command</dt><dd><code>${esc(report.command)}</code></dd>
 </dl>
 ${report.preset === 'smoke' ? `<p class="summary"><strong>${esc(SMOKE_NOTE)}</strong></p>\n` : ''}<p class="summary">${claims.length} claims: ${[...tally].map(([s, n]) => `${badge(s)}×${n}`).join(' ') || '–'}</p>

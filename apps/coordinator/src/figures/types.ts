@@ -134,6 +134,8 @@ export interface HtmlReportInput {
   wallSeconds: number;
   generatedAt: string;
   command: string;
+  /** Backends, threads per unit and CPUs of the units, one line (provenance.ts). */
+  provenance?: string;
   experiments: HtmlExperiment[];
   runs: HtmlRun[];
 }

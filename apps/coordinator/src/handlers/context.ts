@@ -7,9 +7,11 @@ import { head, viewSplit, type SharedDataset } from '../shared-data.js';
 import { modelDirectory } from '../unit-files.js';
 import type { DatasetRef, Unit, UnitOutput, UnitResult } from '../units.js';
 
-/** What a unit runs with: the worker's backend, the sweep's shared datasets, the runs directory. */
+/** What a unit runs with: the worker's backend and its kernels' threads, the sweep's shared datasets, the runs directory. */
 export interface WorkerContext {
   backend: string;
+  /** See kernelThreads (@advx/models): recorded in every result. */
+  threads: number;
   datasets: Record<string, SharedDataset>;
   runsDir: string;
   progress: (event: ProgressEvent) => void;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import type { Unit, UnitOutput } from '../units.js';
 import { runExamples, runFooling, runLinearity, runRubbish } from './analyses.js';
@@ -43,6 +43,8 @@ export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitO
       tensorsAfter,
       heapUsedMB: process.memoryUsage().heapUsed / MB,
       rssMB: process.memoryUsage.rss() / MB,
+      threads: context.threads,
+      cpu: cpus()[0]?.model || 'unknown',
     },
   };
 }
