@@ -1,6 +1,6 @@
 import { readFile, rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
-import { Classifier, checkpointFromDecoded, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
+import { Classifier, checkpointFromDecoded, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
 import { decode, encode } from '../codec.js';
 import { writeFileAtomic } from '../store.js';
 import type { TrainUnitConfig } from '../units.js';
@@ -8,21 +8,11 @@ import { checkpointPath, modelDirectory } from '../unit-files.js';
 import { flatSize, readResult, unitData, type Handler } from './context.js';
 import { openCurveWriter, tensorboardDirectory } from './learning-curves.js';
 
-function concat(a: Dataset, b: Dataset): Dataset {
-  const images = new Float32Array(a.images.length + b.images.length);
-  images.set(a.images);
-  images.set(b.images, a.images.length);
-  const labels = new Uint8Array(a.count + b.count);
-  labels.set(a.labels);
-  labels.set(b.labels, a.count);
-  return { ...a, images, labels, count: a.count + b.count };
-}
-
 /** App. A: N(0, I) inputs labelled as an extra "none" class (index numClasses). */
 function withRubbishClass(data: Dataset, count: number, rng: Rng): Dataset {
   const width = data.images.length / data.count;
   const rubbish: Dataset = { ...data, images: rng.fillNormal(new Float32Array(count * width)), labels: new Uint8Array(count).fill(data.numClasses), count };
-  return { ...concat(data, rubbish), numClasses: data.numClasses + 1 };
+  return { ...concatData(data, rubbish), numClasses: data.numClasses + 1 };
 }
 
 /**
@@ -57,7 +47,7 @@ export const runTrain: Handler = async (context, unit) => {
   const started = performance.now();
   const rng = Rng.fromSeed(config.seed).fork(config.model.name);
   let data = unitData(context, config.dataset, 'train');
-  if (config.includeValidation) data = concat(data, unitData(context, config.dataset, 'validation'));
+  if (config.includeValidation) data = concatData(data, unitData(context, config.dataset, 'validation'));
   if (config.rubbishClass) data = withRubbishClass(data, config.rubbishClass, rng.fork('rubbish-class'));
   const training = { ...config.training };
   if (config.epochsFrom) {
