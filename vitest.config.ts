@@ -35,7 +35,8 @@ export default defineConfig({
       project('models', './libs/models', { setupFiles: [backendSetup] }),
       project('attacks', './libs/attacks', { setupFiles: [backendSetup] }),
       project('metrics', './libs/metrics', { setupFiles: [backendSetup] }),
-      project('coordinator', './apps/coordinator', { setupFiles: [backendSetup] }),
+      // End-to-end sweeps train the smoke protocol's two stages; on wasm (≈ 15× slower) one sweep can take a minute.
+      project('coordinator', './apps/coordinator', { setupFiles: [backendSetup], testTimeout: 300_000 }),
     ],
   },
 });
