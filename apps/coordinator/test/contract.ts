@@ -36,6 +36,11 @@ const FORMS: Record<string, (m: Metrics) => Form> = {
   adv_confidence: (m) => ({ over: m.count!, rounds: true }),
   adv_confidence_on_errors: (m) => ({ over: m.adv_error! * m.count!, rounds: true }),
   agreement: (m) => ({ over: m.source_adv_error! * m.count!, rounds: false }),
+  source_adv_confidence: (m) => ({ over: m.count!, rounds: true }),
+  reference_adv_error: (m) => ({ over: m.count!, rounds: false }),
+  reference_agreement: (m) => ({ over: m.reference_adv_error! * m.count!, rounds: false }),
+  // agreement_both_wrong and reference_agreement_both_wrong are over the examples both models get
+  // wrong, a count the metrics do not give: they must match exactly until it is recorded.
 };
 
 /** The largest difference the contract allows for one metric of an evaluation, or 0 where it states none. */
