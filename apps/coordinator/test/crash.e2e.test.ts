@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../src/report.js';
-import { backendArgs, mnistDir, runCli } from './helpers.js';
+import { backendArgs, mnistDir, nativeTensorFlowPass, runCli } from './helpers.js';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'advx-crash-'));
 const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
@@ -23,7 +23,11 @@ function interruptWhen(out: string, signal: NodeJS.Signals, ready: () => boolean
   }).finally(() => clearInterval(timer));
 }
 
-describe.skipIf(!mnistDir)('crashes and interruptions (real signals)', () => {
+// Signals, retries and resuming are the coordinator's, whatever the backend, so they run in the
+// tensorflow pass only: on wasm (≈ 15× slower) the smoke protocol's training makes each of these
+// sweeps minutes long. Resuming bit for bit is also tested on every backend, in the library
+// (libs/models/test/protocol.test.ts).
+describe.skipIf(!mnistDir || !nativeTensorFlowPass())('crashes and interruptions (real signals)', () => {
   it('SIGKILL of the coordinator mid-sweep: the rerun recomputes only unfinished units and reports what an uninterrupted sweep does', async () => {
     const reference = scratch();
     expect((await runCli(args(reference))).code).toBe(0);
