@@ -162,7 +162,11 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
           // Only a gradient component at rounding level may come out with the other sign.
           expect(Math.abs(g[i]), `pixel ${i}`).toBeLessThan(1e-4 * scale);
         }
-        expect(mismatches).toBeLessThan(a.length * 1e-3);
+        // Each mismatch was checked above to be a rounding-level component. Their number depends on
+        // the backend's exp/log (wasm's differ from TensorFlow's in the last ulps: 86 of 78,400 seen
+        // there, 1e-3 was too tight) and on how many pixels have a near-zero gradient; a real
+        // difference in the attack would flip large components, which the check above forbids.
+        expect(mismatches).toBeLessThan(a.length * 5e-3);
         const differing = (other: ArrayLike<number>) => Array.from(a).filter((v, i) => v !== other[i]).length;
         expect(differing(s)).toBeGreaterThan(a.length * 0.01);
         expect(differing(l)).toBeGreaterThan(0);
