@@ -218,7 +218,7 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
         trainer.restore(resume.trainer);
         objective = resume.stage2Objective;
       } else {
-        writeWeights(model, best.weights);
+        // Stage 1 has just ended on the best weights (it writes them back before computing the target).
         objective = await objectiveValue(model, validation, training, monitorRng);
       }
       while (objective > target && trainer.epoch < continuation.maxEpochs) {
