@@ -5,6 +5,7 @@ import { BACKEND_PREFERENCE } from '@advx/models';
 import { redisOptions } from './bullmq/shared.js';
 import { integerAtLeast, parseCommand, UsageError } from './command-line.js';
 import { EXPERIMENTS, PRESET_NAMES, type PresetName } from './experiments/index.js';
+import { claimIdsOf } from './restrict-claims.js';
 import { resolveThreadsPerUnit, threadsPerWorker } from './threads.js';
 
 export interface SweepOptions {
@@ -31,6 +32,8 @@ export interface SweepOptions {
   redis: string | undefined;
   /** Output directories of earlier sweeps whose finished units are copied in rather than recomputed. */
   reuse: string[];
+  /** Run only what these claims need (restrict-claims.ts); null = every claim. */
+  claims: string[] | null;
 }
 
 function seedList(value: string): number[] {
@@ -55,6 +58,7 @@ export function buildCommand(): Command {
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
     .option('--dataset <name>', 'run the experiment on another dataset of the same shape (mnist, fashion-mnist)')
     .option('--retries <n>', 'extra attempts for a unit whose worker throws or dies', integerAtLeast('--retries', 0), 2)
+    .option('--claims <ids>', 'run only the units these claims need, e.g. P6,P8 (same keys as a full sweep, so a later full sweep reuses them)', (v) => v.split(',').map((s) => s.trim()).filter(Boolean))
     .option('--reuse <dirs>', "comma-separated output directories of other sweeps whose finished units (same key = same work) are copied in instead of recomputed", (v) => v.split(',').filter(Boolean))
     .option('--unit-timeout <seconds>', 'abort and retry a unit running longer than this', integerAtLeast('--unit-timeout', 1))
     .addOption(
@@ -71,6 +75,12 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   if (parseCommand(command, argv) === 'help') return 'help';
   const o = command.opts();
   if (o.experiment !== 'all' && !(o.experiment in EXPERIMENTS)) throw new UsageError(`--experiment: unknown experiment "${o.experiment}" (known: all, ${Object.keys(EXPERIMENTS).join(', ')})`);
+  if (o.claims !== undefined) {
+    const selected = o.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[o.experiment]];
+    const known = claimIdsOf(selected);
+    const unknown = (o.claims as string[]).filter((id) => !known.includes(id));
+    if (o.claims.length === 0 || unknown.length > 0) throw new UsageError(`--claims: ${o.claims.length === 0 ? 'no claim given' : `unknown claim${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`} for --experiment ${o.experiment} (known: ${known.join(', ')})`);
+  }
   if (o.dataset !== undefined && !isDatasetName(o.dataset)) throw new UsageError(`--dataset: unknown dataset "${o.dataset}"`);
   if (o.redis !== undefined) {
     try {
@@ -102,5 +112,6 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
     executor: o.executor,
     redis: o.redis,
     reuse: o.reuse ?? [],
+    claims: o.claims ?? null,
   };
 }

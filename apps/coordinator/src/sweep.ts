@@ -5,6 +5,7 @@ import { join, relative, resolve } from 'node:path';
 import { DataError, loadDataset, type DatasetName, type DatasetSplits } from '@advx/data';
 import type { SweepOptions } from './cli.js';
 import { EXPERIMENTS, type ExperimentSpec } from './experiments/index.js';
+import { restrictToClaims } from './restrict-claims.js';
 import { BullMQExecutor } from './bullmq/executor.js';
 import { redactRedisUrl } from './bullmq/shared.js';
 import { PiscinaExecutor, type Executor } from './executor.js';
@@ -72,7 +73,9 @@ async function loadSweepData(selected: ExperimentSpec[], options: SweepOptions, 
 /** One sweep: load and share the data, plan units, farm them out, aggregate, write the reports. */
 export async function runSweep(options: SweepOptions, signal?: AbortSignal): Promise<SweepOutcome> {
   const started = performance.now();
-  const selected = options.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[options.experiment]];
+  const catalogue = options.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[options.experiment]];
+  const claims = options.claims ? new Set(options.claims) : null;
+  const selected = claims ? catalogue.map((e) => restrictToClaims(e, claims)).filter((e) => e !== null) : catalogue;
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
   const logger = createLogger(join(out, 'sweep.log'));
@@ -108,7 +111,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
     const units = plans.flatMap((p) => p.units);
     const threads = `${options.threadsPerUnit} TF thread${options.threadsPerUnit === 1 ? '' : 's'} per unit`;
     const where = options.executor === 'bullmq' ? `BullMQ workers at ${redactRedisUrl(options.redis!)}` : options.executor === 'inline' ? `this thread (inline), ${threads}` : `${options.workers} workers, ${threads}`;
-    logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}, ${new Set(units.map((u) => u.key)).size} units on ${where} (backend ${options.backend})`);
+    logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}${options.claims ? `, claims ${options.claims.join(',')} only` : ''}, ${new Set(units.map((u) => u.key)).size} units on ${where} (backend ${options.backend})`);
     if (options.executor === 'bullmq') {
       // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
       const datasets = Object.fromEntries([...splits].map(([name, s]) => [name, { validationSize: validationSizes.get(name)!, checksum: s.checksum }]));

@@ -34,6 +34,11 @@ describe('sweep flags', () => {
     expect(parseSweepArgs(['--executor', 'bullmq', '--redis', 'redis://localhost:6379'])).toMatchObject({ threadsPerUnit: null });
   });
 
+  it('takes --claims as a list, for the selected experiment', () => {
+    expect(parseSweepArgs(['--experiment', 'adversarial-training', '--claims', 'P6, P8'])).toMatchObject({ claims: ['P6', 'P8'] });
+    expect(parseSweepArgs([])).toMatchObject({ claims: null });
+  });
+
   it('takes --seeds over --num-seeds', () => {
     expect(parseSweepArgs(['--seeds', '7,3', '--num-seeds', '2'])).toMatchObject({ seeds: [7, 3] });
     expect(parseSweepArgs(['--num-seeds', '2'])).toMatchObject({ seeds: [1, 2] });
@@ -47,6 +52,8 @@ describe('sweep flags', () => {
     [['--workers', '0'], /--workers must be a positive integer/],
     [['--backend', 'gpu'], /--backend.*gpu/],
     [['--frobnicate'], /unknown option '--frobnicate'/],
+    [['--claims', 'P6'], /--claims: unknown claim P6 for --experiment fgsm-baseline \(known: P1, P2\)/],
+    [['--experiment', 'all', '--claims', 'P6,X1,X2'], /--claims: unknown claims X1, X2 for --experiment all/],
     [['--executor', 'inline', '--workers', '3'], /--workers does not apply to --executor inline/],
     [['--threads-per-unit', '0'], /--threads-per-unit must be a positive integer, got "0"/],
     [['--executor', 'bullmq', '--redis', 'redis://localhost:6379', '--threads-per-unit', '1'], /--threads-per-unit does not apply to --executor bullmq/],

@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMOKE_NOTE } from '../src/experiments/types.js';
 import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/experiments/index.js';
-import { craftRole, curveRole, matrixRole, planExperiment, unitKey, type Plan } from '../src/plan.js';
+import { craftRole, curveRole, matrixRole, OBJECTIVE_STEP_VERSIONS, planExperiment, unitKey, type Plan } from '../src/plan.js';
+import { restrictToClaims } from '../src/restrict-claims.js';
 import { buildReport, renderMarkdown } from '../src/report.js';
 import { writeFiguresAndHtml } from '../src/report-figures.js';
 import type { UnitStatus } from '../src/scheduler.js';
@@ -454,5 +455,52 @@ describe('claim status in the report', () => {
     };
     expect(report('smoke')).toContain(SMOKE_NOTE);
     expect(report('cpu')).not.toContain(SMOKE_NOTE);
+  });
+});
+
+describe('--claims: a sweep restricted to some claims', () => {
+  const full = planOf('adversarial-training');
+  const restricted = (ids: string[]) => planExperiment(restrictToClaims(EXPERIMENTS['adversarial-training'], new Set(ids))!, 'smoke', SEEDS, 'sum');
+  const trainRoles = (plan: Plan) => new Set(plan.units.filter((u) => u.config.kind === 'train').map((u) => u.role));
+
+  it('plans only the models and evaluations its claims read, with the full plan\'s keys', () => {
+    const p8 = restricted(['P8']);
+    expect(trainRoles(p8)).toEqual(new Set(['maxout-adv']));
+    expect(p8.experiment.claims.map((c) => c.id)).toEqual(['P8']);
+    // The clipped alternative is a claim metric too, so its evaluation comes along.
+    expect(new Set(Object.keys(p8.experiment.evaluations))).toEqual(new Set(['adv-fgsm', 'adv-fgsm:clipped']));
+    const fullKeys = new Set(full.units.map((u) => u.key));
+    for (const unit of p8.units) expect(fullKeys.has(unit.key), unit.role).toBe(true);
+    expect(trainRoles(restricted(['P6', 'P9']))).toEqual(new Set(['maxout', 'maxout-adv']));
+    expect(trainRoles(restricted(['P10']))).toEqual(new Set(['maxout-sign-noise', 'maxout-uniform-noise']));
+  });
+
+  it('keeps a matrix a claim reads, and the models it retrains from', () => {
+    const rbf = restrictToClaims(EXPERIMENTS['rbf-transfer'], new Set(['P12']))!;
+    expect(rbf.matrices?.length ?? 0).toBeGreaterThan(0);
+    for (const e of Object.values(EXPERIMENTS)) {
+      for (const claim of e.claims) {
+        const spec = restrictToClaims(e, new Set([claim.id]))!;
+        for (const model of Object.values(spec.models)) if (model.retrainFrom) expect(spec.models[model.retrainFrom], `${e.id} ${claim.id}`).toBeDefined();
+        expect(() => planExperiment(spec, 'smoke', [1], 'sum'), `${e.id} ${claim.id}`).not.toThrow();
+      }
+    }
+    expect(restrictToClaims(EXPERIMENTS['fgsm-baseline'], new Set(['P6']))).toBeNull();
+  });
+});
+
+describe('objective step versions', () => {
+  it('change the keys of that objective\'s training units only', () => {
+    const plan = planOf('adversarial-training');
+    const config = (role: string) => unitAt(plan, role, 1).config;
+    const before = ['maxout', 'maxout-adv', 'maxout-sign-noise'].map((role) => unitKey(config(role)));
+    const saved = OBJECTIVE_STEP_VERSIONS.adversarial;
+    OBJECTIVE_STEP_VERSIONS.adversarial = (saved ?? 1) + 1;
+    try {
+      const after = ['maxout', 'maxout-adv', 'maxout-sign-noise'].map((role) => unitKey(config(role)));
+      expect([after[0] === before[0], after[1] === before[1], after[2] === before[2]]).toEqual([true, false, true]);
+    } finally {
+      OBJECTIVE_STEP_VERSIONS.adversarial = saved;
+    }
   });
 });
