@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import type { AnalysisRole, AttackSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
+import type { Objective } from '@advx/models';
 import type { DatasetRef, Unit, UnitConfig } from './units.js';
 
 /**
@@ -12,12 +13,20 @@ import type { DatasetRef, Unit, UnitConfig } from './units.js';
  */
 export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 3, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3 };
 
+/**
+ * Bumped when one training objective's step changes what it computes, so that only its models are
+ * retrained: adversarial 2 takes ∇ₓJ from the clean term's backward pass (train.ts), which equals
+ * the former separate FGSM pass up to rounding. Absent = 1, and not hashed, so other keys stay.
+ */
+export const OBJECTIVE_STEP_VERSIONS: Partial<Record<Objective['kind'], number>> = { adversarial: 2 };
+
 export function unitKey(config: UnitConfig): string {
   // Which craft unit an evaluation reads its examples from is how it works, not what it computes:
   // the numbers are the same as crafting them itself (a mechanics test checks this), so the same
   // evaluation planned by two experiments, shared in one and not in the other, is one unit.
   const hashed = config.kind === 'evaluate' ? { ...config, craftUnit: undefined } : config;
-  const canonical = stringify({ v: UNIT_CODE_VERSIONS[config.kind], ...hashed }) ?? '';
+  const step = config.kind === 'train' ? OBJECTIVE_STEP_VERSIONS[config.training.objective.kind] : undefined;
+  const canonical = stringify({ v: UNIT_CODE_VERSIONS[config.kind], ...(step ? { step } : {}), ...hashed }) ?? '';
   return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
 }
 

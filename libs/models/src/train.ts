@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
-import { fgsm } from '@advx/attacks';
+import { clipToRange, fgsm, linfStep } from '@advx/attacks';
 import { asAttackTarget } from './attack-target.js';
 import { ownedVariable, type Classifier, type DropoutMasks } from './classifier.js';
 import { learningRateAt, momentumAt, type LearningRateSchedule, type MomentumSchedule } from './schedule.js';
@@ -131,6 +131,34 @@ function batchCost(model: Classifier, inputs: [tf.Tensor2D, number][], masks: Dr
 }
 
 /**
+ * ∇θ of J̃ = α J(x) + (1 − α) J(x + ε sign ∇ₓJ(x)) (+ the penalty) in two passes instead of three:
+ * the backward pass of the clean term yields ∇ₓ (of α J, the same sign for α > 0) beside ∇θ, so
+ * the adversarial input needs no pass of its own (objectiveInputs' FGSM is a forward and backward
+ * on x before the two terms' own). A third less work per adversarial step; a test checks it equals
+ * the three-pass step to rounding.
+ */
+function adversarialStepGradients(
+  model: Classifier,
+  x: tf.Tensor2D,
+  masks: DropoutMasks,
+  targets: tf.Tensor2D,
+  objective: Extract<Objective, { kind: 'adversarial' }>,
+): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  const variables = model.variables;
+  const input = tf.variable(x, true);
+  try {
+    const clean = tf.variableGrads(() => batchCost(model, [[input, objective.alpha]], masks, targets), [...variables, input]);
+    const step = linfStep(clean.grads[input.name] as tf.Tensor2D, objective.eps);
+    const xAdv = objective.clip ? clipToRange(tf.add(x, step), 0, 1) : (tf.add(x, step) as tf.Tensor2D);
+    const adversarial = tf.variableGrads(() => tf.mul(model.loss(model.scores(xAdv, masks), targets), 1 - objective.alpha) as tf.Scalar, variables);
+    const grads = Object.fromEntries(variables.map((v) => [v.name, tf.add(clean.grads[v.name], adversarial.grads[v.name])]));
+    return { value: tf.add(clean.value, adversarial.value) as tf.Scalar, grads };
+  } finally {
+    input.dispose();
+  }
+}
+
+/**
  * Minibatch SGD with momentum (v ← m v − lr g; θ ← θ + v, pylearn2's Momentum), max-norm after
  * every step, optional first-layer L1. One epoch at a time, so a caller can monitor, stop,
  * checkpoint and resume between epochs; its whole state is `state()`. The hot loop creates only
@@ -184,8 +212,10 @@ export class Trainer {
           const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
           const targets = model.targets(labels);
           const masks = dropoutMasks(model, size, this.streams.dropout);
-          const inputs = objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise);
-          const { value, grads } = tf.variableGrads(() => batchCost(model, inputs, masks, targets), variables);
+          const { value, grads } =
+            config.objective.kind === 'adversarial' && config.objective.alpha > 0
+              ? adversarialStepGradients(model, x, masks, targets, config.objective)
+              : tf.variableGrads(() => batchCost(model, objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise), masks, targets), variables);
           variables.forEach((v, i) => {
             const velocity = this.velocities[i];
             velocity.assign(tf.sub(tf.mul(velocity, momentum), tf.mul(grads[v.name], learningRate)));

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@advx/data';
-import { maxoutSpec, softmaxRegressionSpec, train, type Classifier, type ModelSpec, type Objective, type TrainConfig, type TrainData } from '@advx/models';
+import { fgsm } from '@advx/attacks';
+import { asAttackTarget, maxoutSpec, softmaxRegressionSpec, train, type Classifier, type ModelSpec, type Objective, type TrainConfig, type TrainData } from '@advx/models';
 import { blobs, evaluate, flatWeights, makeModel, maxAbsDiff, noiseData, trainConfig } from './helpers.js';
 
 const D = 20;
@@ -175,6 +176,44 @@ describe('objectives', () => {
     const noNoise = await run({ kind: 'noise', distribution: 'uniform', eps: 0, clip: true });
     expect(maxAbsDiff(alphaOne.weights, clean.weights)).toBeLessThan(1e-6);
     expect(maxAbsDiff(noNoise.weights, clean.weights)).toBeLessThan(1e-6);
+  });
+});
+
+describe('the adversarial step', () => {
+  // One full-batch step from velocity 0 (so θ ← θ − lr ∇θJ̃), no dropout (so no masks to replay), with
+  // the L1 penalty on: the trainer's two-pass step against J̃ written out with FGSM's own pass.
+  const data = noiseData(40, D, K, 20);
+  const spec = smallMaxout({ initRange: 0.2, inputKeep: 1, hiddenKeep: 1, firstLayerL1: 0.001 });
+  const learningRate = 0.1;
+
+  it.each([false, true])('equals α J(x) + (1 − α) J(FGSM(x)) differentiated as one cost (clip %s)', async (clip) => {
+    const objective: Objective = { kind: 'adversarial', alpha: 0.3, eps: 0.25, clip };
+    const trainedModel = makeModel(spec, D, K, 21);
+    const [report] = await train(trainedModel, data, trainConfig({ objective, batchSize: data.count, learningRate }), Rng.fromSeed(5));
+    const reference = makeModel(spec, D, K, 21);
+    const referenceCost = tf.tidy(() => {
+      const x = tf.tensor2d(data.images, [data.count, D]);
+      const labels = tf.tensor1d(data.labels, 'int32');
+      const targets = reference.targets(labels);
+      const range = clip ? {} : { clipMin: -Infinity, clipMax: Infinity };
+      const xAdv = fgsm(asAttackTarget(reference), x, { eps: objective.eps, labels, ...range });
+      const { value, grads } = tf.variableGrads(() => {
+        const cost = tf.add(tf.mul(reference.loss(reference.scores(x), targets), objective.alpha), tf.mul(reference.loss(reference.scores(xAdv), targets), 1 - objective.alpha));
+        return tf.add(cost, tf.mul(tf.sum(tf.abs(reference.firstLayerWeights)), spec.firstLayerL1)) as tf.Scalar;
+      }, reference.variables);
+      reference.variables.forEach((v) => v.assign(tf.sub(v, tf.mul(grads[v.name], learningRate))));
+      return value.dataSync()[0];
+    });
+    reference.applyConstraints();
+    const initial = makeModel(spec, D, K, 21);
+    const before = flatWeights(initial);
+    initial.dispose();
+    const [ours, theirs] = [flatWeights(trainedModel), flatWeights(reference)];
+    expect(maxAbsDiff(ours, before)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiff(ours, theirs)).toBeLessThan(1e-6);
+    expect(report.meanLoss).toBeCloseTo(referenceCost, 5);
+    trainedModel.dispose();
+    reference.dispose();
   });
 });
 
