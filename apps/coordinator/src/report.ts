@@ -58,6 +58,8 @@ export interface ExperimentReport {
   /** Seeds this experiment ran (fewer than the sweep's where the preset caps it). */
   seeds: number[];
   claims: string[];
+  /** Claims a `--claims` sweep left out (their units were not planned). */
+  omittedClaims: string[];
   matrices: string[];
   curves: string[];
   skipped: string | null;
@@ -222,11 +224,12 @@ export function buildReport(
         shortened: plan.experiment.scale[preset].shortened,
         seeds: plan.seeds,
         claims: claims.map((c) => c.id),
+        omittedClaims: plan.experiment.omittedClaims ?? [],
         matrices: matrices.map((m) => m.id),
         curves: curves.map((c) => c.id),
         skipped: null,
       })),
-      ...skipped.map((s) => ({ id: s.id, title: s.title, section: s.section, shortened: '', seeds: [], claims: [], matrices: [], curves: [], skipped: s.reason })),
+      ...skipped.map((s) => ({ id: s.id, title: s.title, section: s.section, shortened: '', seeds: [], claims: [], omittedClaims: [], matrices: [], curves: [], skipped: s.reason })),
     ],
     claims: parts.flatMap((p) => p.claims),
     matrices: parts.flatMap((p) => p.matrices),
@@ -270,6 +273,7 @@ export function renderMarkdown(report: Report): string {
       continue;
     }
     lines.push(`Preset scale: ${experiment.shortened}. Seeds: ${experiment.seeds.join(', ')}.`, '');
+    if (experiment.omittedClaims.length) lines.push(`Restricted by \`--claims\` to ${experiment.claims.join(', ')}; not run: ${experiment.omittedClaims.join(', ')}.`, '');
     const claims = report.claims.filter((c) => c.experiment === experiment.id);
     if (claims.length) {
       lines.push('| claim | metric | paper | ours (mean ± std) | 95% CI | n | status | paper in CI | reading |', '|---|---|---|---|---|---|---|---|---|');

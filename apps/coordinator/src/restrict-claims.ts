@@ -34,7 +34,8 @@ export function restrictToClaims(experiment: ExperimentSpec, claimIds: ReadonlyS
   for (const c of curves) c.models.forEach(need);
   const models = Object.fromEntries(Object.entries(experiment.models).filter(([role]) => needed.has(role)));
 
-  return { ...experiment, models, evaluations, analyses, matrices, curves, claims, figures: [] };
+  const omittedClaims = experiment.claims.filter((c) => !claimIds.has(c.id)).map((c) => c.id);
+  return { ...experiment, models, evaluations, analyses, matrices, curves, claims, omittedClaims, figures: [] };
 }
 
 /** Every claim id of these experiments, for the flag's error message. */

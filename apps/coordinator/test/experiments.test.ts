@@ -467,6 +467,7 @@ describe('--claims: a sweep restricted to some claims', () => {
     const p8 = restricted(['P8']);
     expect(trainRoles(p8)).toEqual(new Set(['maxout-adv']));
     expect(p8.experiment.claims.map((c) => c.id)).toEqual(['P8']);
+    expect(renderMarkdown(buildReport('x', [p8], [], new Map(), 1, false, 'smoke', SEEDS, 'mnist'))).toContain('Restricted by `--claims` to P8; not run: P6, P9, P10.');
     // The clipped alternative is a claim metric too, so its evaluation comes along.
     expect(new Set(Object.keys(p8.experiment.evaluations))).toEqual(new Set(['adv-fgsm', 'adv-fgsm:clipped']));
     const fullKeys = new Set(full.units.map((u) => u.key));

@@ -130,6 +130,8 @@ export interface ExperimentSpec {
   matrices?: MatrixSpec[];
   curves?: CurveSpec[];
   claims: ClaimSpec[];
+  /** Set by a `--claims` sweep (restrict-claims.ts): the claims it left out, for the report. */
+  omittedClaims?: string[];
   /** Figures this experiment draws from its units' artifacts (see figures.ts). */
   figures?: string[];
 }
