@@ -13,6 +13,8 @@ export type TargetsFn = (labels: tf.Tensor1D) => tf.Tensor2D;
 export interface AttackTarget {
   scores: ScoresFn;
   loss: LossFn;
+  /** The loss per example [n] (`loss` is its mean), for attacks that keep per-example state (APGD). */
+  exampleLosses: (scores: tf.Tensor2D, targets: tf.Tensor2D) => tf.Tensor1D;
   targets: TargetsFn;
   /** Predicted labels from scores; used when no labels are given, to avoid label leaking. */
   predict: (scores: tf.Tensor2D) => tf.Tensor1D;

@@ -10,6 +10,7 @@ export function asAttackTarget(model: Predictor | Classifier, masks?: DropoutMas
   return {
     scores: masks ? (x) => (model as Classifier).scores(x, masks) : (x) => model.scores(x),
     loss: (scores, targets) => model.loss(scores, targets),
+    exampleLosses: (scores, targets) => model.exampleLosses(scores, targets),
     targets: (labels) => model.targets(labels),
     predict: (scores) => model.predict(scores),
   };

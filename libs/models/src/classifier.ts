@@ -161,16 +161,21 @@ export class Classifier {
 
   /** The training cost J (mean over the batch) of scores against targets from `targets()`. */
   loss(scores: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
+    return tf.tidy(() => tf.mean(this.exampleLosses(scores, targets)));
+  }
+
+  /** J per example [n] (what `loss` averages): attacks that step each example on its own read it (APGD). */
+  exampleLosses(scores: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
     return tf.tidy(() => {
       switch (this.spec.head) {
         case 'softmax':
-          return tf.mean(tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(scores)), 1)));
+          return tf.neg(tf.sum(tf.mul(targets, tf.logSoftmax(scores)), 1)) as tf.Tensor1D;
         case 'sigmoid':
-          return tf.mean(tf.sum(sigmoidCrossEntropy(scores, targets), 1));
+          return tf.sum(sigmoidCrossEntropy(scores, targets), 1) as tf.Tensor1D;
         case 'rbf': {
           // log(1 - p) with p = exp(s) ≤ 1; the floor keeps the gradient finite where p → 1.
           const logNotP = tf.log(tf.maximum(tf.sub(1, tf.exp(scores)), 1e-7));
-          return tf.mean(tf.neg(tf.sum(tf.add(tf.mul(targets, scores), tf.mul(tf.sub(1, targets), logNotP)), 1)));
+          return tf.neg(tf.sum(tf.add(tf.mul(targets, scores), tf.mul(tf.sub(1, targets), logNotP)), 1)) as tf.Tensor1D;
         }
       }
     });

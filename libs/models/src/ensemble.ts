@@ -7,6 +7,8 @@ export interface Predictor {
   scores(x: tf.Tensor2D): tf.Tensor2D;
   probabilities(scores: tf.Tensor2D): tf.Tensor2D;
   loss(scores: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar;
+  /** The loss per example [n]; `loss` is its mean. */
+  exampleLosses(scores: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D;
   targets(labels: tf.Tensor1D): tf.Tensor2D;
   predict(scores: tf.Tensor2D): tf.Tensor1D;
   confidence(scores: tf.Tensor2D): tf.Tensor1D;
@@ -40,6 +42,10 @@ export class Ensemble implements Predictor {
 
   loss(scores: tf.Tensor2D, targets: tf.Tensor2D): tf.Scalar {
     return this.members[0].loss(scores, targets);
+  }
+
+  exampleLosses(scores: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor1D {
+    return this.members[0].exampleLosses(scores, targets);
   }
 
   targets(labels: tf.Tensor1D): tf.Tensor2D {
