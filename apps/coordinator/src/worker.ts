@@ -2,10 +2,10 @@ import { writeFileSync } from 'node:fs';
 import { BroadcastChannel } from 'node:worker_threads';
 import Piscina from 'piscina';
 import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
-import { decode, encode } from './codec.js';
-import type { SharedDataset } from './shared-data.js';
-import type { Unit } from './units.js';
-import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
+import { decode, encode } from './units/codec.js';
+import type { SharedDataset } from './compute/shared-data.js';
+import type { Unit } from './units/types.js';
+import { runUnit, type ProgressEvent, type WorkerContext } from './compute/run-unit.js';
 
 /** Piscina worker: one tfjs engine per thread, initialised once and reused for every unit it runs. */
 export interface WorkerData {

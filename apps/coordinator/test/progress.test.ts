@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type winston from 'winston';
-import { EtaEstimator, formatDuration, SweepProgress } from '../src/progress.js';
-import type { UnitStatus } from '../src/scheduler.js';
-import type { Unit, UnitConfig } from '../src/units.js';
+import { EtaEstimator, formatDuration, SweepProgress } from '../src/schedule/progress.js';
+import type { UnitStatus } from '../src/schedule/scheduler.js';
+import type { Unit, UnitConfig } from '../src/units/types.js';
 
 const unit = (key: string, role: string, kind: UnitConfig['kind']): Unit => ({ key, role, seed: 1, config: { kind } as UnitConfig, dependsOn: [] });
 const done = (u: Unit, computeSeconds: number, worker = 'w1'): UnitStatus => ({

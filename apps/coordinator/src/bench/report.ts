@@ -1,5 +1,5 @@
 import type { ChildResult } from './measure.js';
-import type { FarmProfile } from '../farm-profile.js';
+import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { FarmSection, MemoryRow, ThreadsSection } from './sweeps.js';
 
 export interface BackendEntry {

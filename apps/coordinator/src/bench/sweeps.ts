@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FarmProfile } from '../farm-profile.js';
+import type { FarmProfile } from '../schedule/farm-profile.js';
 
 /**
  * Whole sweeps through the real CLI (`node dist/apps/coordinator/main.mjs …`), each in a fresh

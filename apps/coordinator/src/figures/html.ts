@@ -1,7 +1,7 @@
 // The sweep's report.html: one self-contained file (inline CSS, figures as PNG data URIs, no network).
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { SMOKE_NOTE } from '../experiments/types.js';
+import { SMOKE_NOTE } from '../catalogue/experiments/types.js';
 import { escapeXml as esc, writeAtomic } from './output.js';
 import type { HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure } from './types.js';
 

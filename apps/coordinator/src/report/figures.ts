@@ -2,10 +2,10 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { EpochRecord } from '@advx/models';
 import { provenanceLine } from './provenance.js';
-import { renderFigure, renderHtmlReport, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure, type RenderedFigure } from './figures/index.js';
-import type { Plan } from './plan.js';
-import type { Report } from './report.js';
-import type { UnitStatus } from './scheduler.js';
+import { renderFigure, renderHtmlReport, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure, type RenderedFigure } from '../figures/index.js';
+import type { Plan } from '../catalogue/plan.js';
+import type { Report } from './build.js';
+import type { UnitStatus } from '../schedule/scheduler.js';
 
 /** Artifacts of an `examples` unit (Figs. 1–3). */
 export interface ExamplesArtifacts {

@@ -1,8 +1,8 @@
 import cliProgress from 'cli-progress';
 import type winston from 'winston';
-import type { ProgressEvent } from './handlers/index.js';
+import type { ProgressEvent } from '../compute/run-unit.js';
 import type { UnitState, UnitStatus } from './scheduler.js';
-import type { Unit } from './units.js';
+import type { Unit } from '../units/types.js';
 
 type Counts = Record<UnitState | 'running' | 'pending', number>;
 

@@ -1,10 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import Piscina from 'piscina';
-import { decode, encode } from './codec.js';
-import type { SharedDataset } from './shared-data.js';
-import { setTensorFlowThreads } from './threads.js';
-import type { Unit, UnitOutput } from './units.js';
-import type { WorkerData, WorkerTask } from './worker.js';
+import { decode, encode } from '../units/codec.js';
+import type { SharedDataset } from '../compute/shared-data.js';
+import { setTensorFlowThreads } from '../compute/runtime.js';
+import type { Unit, UnitOutput } from '../units/types.js';
+import type { WorkerData, WorkerTask } from '../worker.js';
 
 /** Runs one unit somewhere and resolves with its output; the scheduler owns retries and caching. */
 export interface Executor {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { UnitConfig } from './units.js';
+import type { UnitConfig } from './types.js';
 
 /**
  * Files a unit leaves beside its result.json for the units that read it, by unit kind: a train

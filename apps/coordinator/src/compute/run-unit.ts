@@ -1,14 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { Unit, UnitOutput } from '../units.js';
-import { runExamples, runFooling, runLinearity, runRubbish } from './analyses.js';
-import type { Handler, WorkerContext } from './context.js';
-import { runCraft, runEvaluate } from './evaluate.js';
-import { runTrain } from './train.js';
+import type { Unit, UnitOutput } from '../units/types.js';
+import { runExamples, runFooling, runLinearity, runRubbish } from './handlers/analyses.js';
+import type { Handler, WorkerContext } from './handlers/context.js';
+import { runCraft, runEvaluate } from './handlers/evaluate.js';
+import { runTrain } from './handlers/train.js';
 
-export { craft } from './evaluate.js';
-export { loadPredictor, unitData, type ProgressEvent, type WorkerContext } from './context.js';
+export { craft } from './handlers/evaluate.js';
+export { loadPredictor, unitData, type ProgressEvent, type WorkerContext } from './handlers/context.js';
 
 // Every unit kind has exactly one handler; a new kind without one is a type error.
 const HANDLERS: Record<Unit['config']['kind'], Handler> = {

@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { UsageError } from './command-line.js';
+import { UsageError } from '../support/command-line.js';
 
 /**
  * TensorFlow's intra-op threads per unit. The count changes how Eigen splits a matMul's or a

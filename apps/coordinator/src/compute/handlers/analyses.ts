@@ -3,8 +3,8 @@ import { Rng } from '@advx/data';
 import { exactSign, fgsm, foolingRun, lossGradient, rubbishExamples } from '@advx/attacks';
 import { logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
 import { Classifier, asAttackTarget } from '@advx/models';
-import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../report-figures.js';
-import type { ExamplesUnitConfig, FoolingUnitConfig, LinearityUnitConfig, RubbishUnitConfig } from '../units.js';
+import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../report/figures.js';
+import type { ExamplesUnitConfig, FoolingUnitConfig, LinearityUnitConfig, RubbishUnitConfig } from '../../units/types.js';
 import { withModelAndTestData, type Handler } from './context.js';
 import { craft } from './evaluate.js';
 

@@ -1,6 +1,6 @@
-import type { Executor } from './executor.js';
-import type { RunStore } from './store.js';
-import type { Unit, UnitResult } from './units.js';
+import type { Executor } from '../execution/piscina.js';
+import type { RunStore } from '../units/store.js';
+import type { Unit, UnitResult } from '../units/types.js';
 
 export type UnitState = 'cached' | 'done' | 'failed' | 'skipped' | 'cancelled';
 

@@ -2,11 +2,11 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { availableParallelism } from 'node:os';
 import { isDatasetName, type DatasetName } from '@advx/data';
 import { BACKEND_PREFERENCE } from '@advx/models';
-import { redisOptions } from './bullmq/shared.js';
-import { integerAtLeast, parseCommand, UsageError } from './command-line.js';
-import { EXPERIMENTS, PRESET_NAMES, type PresetName } from './experiments/index.js';
-import { claimIdsOf } from './restrict-claims.js';
-import { resolveThreadsPerUnit, threadsPerWorker } from './threads.js';
+import { redisOptions } from '../execution/bullmq/shared.js';
+import { integerAtLeast, parseCommand, UsageError } from '../support/command-line.js';
+import { EXPERIMENTS, PRESET_NAMES, type PresetName } from '../catalogue/experiments/index.js';
+import { claimIdsOf } from '../catalogue/restrict-claims.js';
+import { resolveThreadsPerUnit, threadsPerWorker } from '../compute/runtime.js';
 
 export interface SweepOptions {
   experiment: string;

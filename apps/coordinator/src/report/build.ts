@@ -1,10 +1,10 @@
 import { summarize } from '@advx/metrics';
-import { curveRole, matrixRole, type Plan } from './plan.js';
-import { SMOKE_NOTE, type MetricClaim, type PresetName } from './experiments/types.js';
-import { CLIPPED_ALTERNATIVE, CLIPPING_NOTE } from './experiments/clipping.js';
-import type { FarmProfile } from './farm-profile.js';
+import { curveRole, matrixRole, type Plan } from '../catalogue/plan.js';
+import { SMOKE_NOTE, type MetricClaim, type PresetName } from '../catalogue/experiments/types.js';
+import { CLIPPED_ALTERNATIVE, CLIPPING_NOTE } from '../catalogue/experiments/clipping.js';
+import type { FarmProfile } from '../schedule/farm-profile.js';
 import { provenanceLine, provenanceOf, type Provenance } from './provenance.js';
-import type { UnitStatus } from './scheduler.js';
+import type { UnitStatus } from '../schedule/scheduler.js';
 
 export interface MetricReport {
   paper: number | null;

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { filterClasses, type Dataset } from '@advx/data';
 import { Ensemble, loadModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
-import { modelDirectory } from '../unit-files.js';
-import type { DatasetRef, Unit, UnitOutput, UnitResult } from '../units.js';
+import { modelDirectory } from '../../units/files.js';
+import type { DatasetRef, Unit, UnitOutput, UnitResult } from '../../units/types.js';
 
 /** What a unit runs with: the worker's backend and its kernels' threads, the sweep's shared datasets, the runs directory. */
 export interface WorkerContext {

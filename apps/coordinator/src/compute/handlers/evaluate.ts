@@ -4,11 +4,11 @@ import { Rng } from '@advx/data';
 import { bim, fgsm, pgd, type AttackTarget } from '@advx/attacks';
 import { AgreementAccumulator, ClassificationAccumulator } from '@advx/metrics';
 import { asAttackTarget } from '@advx/models';
-import { decode, encode } from '../codec.js';
-import type { AttackSpec } from '../experiments/types.js';
-import { writeFileAtomic } from '../store.js';
-import type { CraftUnitConfig, EvaluateUnitConfig, Metrics } from '../units.js';
-import { craftedPath } from '../unit-files.js';
+import { decode, encode } from '../../units/codec.js';
+import type { AttackSpec } from '../../catalogue/experiments/types.js';
+import { writeFileAtomic } from '../../units/store.js';
+import type { CraftUnitConfig, EvaluateUnitConfig, Metrics } from '../../units/types.js';
+import { craftedPath } from '../../units/files.js';
 import { collectBatches, flatSize, forEachBatch, loadPredictor, unitData, type Handler, type WorkerContext } from './context.js';
 
 export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attack: AttackSpec, rng: Rng): tf.Tensor2D {

@@ -1,6 +1,6 @@
 import { cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { UnitResult } from './units.js';
+import type { UnitResult } from './types.js';
 
 async function readResult(runsDir: string, key: string): Promise<UnitResult | null> {
   try {

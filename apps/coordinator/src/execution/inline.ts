@@ -1,9 +1,9 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
-import type { Executor, PiscinaExecutorOptions } from './executor.js';
-import { setTensorFlowThreads } from './threads.js';
-import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
-import type { Unit, UnitOutput } from './units.js';
+import type { Executor, PiscinaExecutorOptions } from './piscina.js';
+import { setTensorFlowThreads } from '../compute/runtime.js';
+import { runUnit, type ProgressEvent, type WorkerContext } from '../compute/run-unit.js';
+import type { Unit, UnitOutput } from '../units/types.js';
 
 /**
  * Runs units one at a time on the coordinator's own thread: no workers, no messages. The bench's

@@ -1,9 +1,9 @@
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { decode, encode } from '../codec.js';
-import { isStagingFile } from '../unit-files.js';
-import type { Unit, UnitOutput, UnitResult } from '../units.js';
+import { decode, encode } from '../../units/codec.js';
+import { isStagingFile } from '../../units/files.js';
+import type { Unit, UnitOutput, UnitResult } from '../../units/types.js';
 
 /**
  * What the coordinator (BullMQExecutor) and the worker processes (worker-main.ts) agree on:

@@ -17,7 +17,7 @@
  * expires and BullMQ hands it to another worker).
  */
 import { Command, Option } from 'commander';
-import { integerAtLeast, optionsOrExitCode, parseCommand, UsageError } from '../command-line.js';
+import { integerAtLeast, optionsOrExitCode, parseCommand, UsageError } from './support/command-line.js';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { hostname, tmpdir } from 'node:os';
@@ -27,14 +27,14 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadDataset, type DatasetName } from '@advx/data';
 import { BACKEND_PREFERENCE } from '@advx/models';
-import { PiscinaExecutor } from '../executor.js';
-import { resolveThreadsPerUnit, threadsPerWorker } from '../threads.js';
-import { createLogger } from '../log.js';
-import { shareSplits, type SharedDataset } from '../shared-data.js';
-import { writeFileAtomic } from '../store.js';
-import type { ProgressEvent } from '../handlers/index.js';
-import { unitFiles } from '../unit-files.js';
-import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './shared.js';
+import { PiscinaExecutor } from './execution/piscina.js';
+import { resolveThreadsPerUnit, threadsPerWorker } from './compute/runtime.js';
+import { createLogger } from './support/log.js';
+import { shareSplits, type SharedDataset } from './compute/shared-data.js';
+import { writeFileAtomic } from './units/store.js';
+import type { ProgressEvent } from './compute/run-unit.js';
+import { unitFiles } from './units/files.js';
+import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './execution/bullmq/shared.js';
 
 interface WorkerOptions {
   redis: string;

@@ -1,6 +1,6 @@
 import type { DatasetName } from '@advx/data';
 import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
-import type { AttackSpec } from './experiments/types.js';
+import type { AttackSpec } from '../catalogue/experiments/types.js';
 
 /**
  * The independent pieces of work a sweep is made of. A unit's key is the hash of everything that

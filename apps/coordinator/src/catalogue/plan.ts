@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import type { AnalysisRole, AttackSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
 import type { Objective } from '@advx/models';
-import type { DatasetRef, Unit, UnitConfig } from './units.js';
+import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
 
 /**
  * Bumped, for one unit kind, when its handler changes what it computes for the same config, so

@@ -1,5 +1,5 @@
 import type { UnitStatus } from './scheduler.js';
-import type { RunInfo } from './units.js';
+import type { RunInfo } from '../units/types.js';
 
 /**
  * Where a sweep's wall time went, from the run info of the units it computed. Each of `workers`

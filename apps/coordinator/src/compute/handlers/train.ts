@@ -1,10 +1,10 @@
 import { readFile, rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
 import { Classifier, checkpointFromDecoded, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
-import { decode, encode } from '../codec.js';
-import { writeFileAtomic } from '../store.js';
-import type { TrainUnitConfig } from '../units.js';
-import { checkpointPath, modelDirectory } from '../unit-files.js';
+import { decode, encode } from '../../units/codec.js';
+import { writeFileAtomic } from '../../units/store.js';
+import type { TrainUnitConfig } from '../../units/types.js';
+import { checkpointPath, modelDirectory } from '../../units/files.js';
 import { flatSize, readResult, unitData, type Handler } from './context.js';
 import { openCurveWriter, tensorboardDirectory } from './learning-curves.js';
 
