@@ -13,6 +13,8 @@ module.exports = {
     doNotFollow: { path: 'node_modules' },
     tsConfig: { fileName: 'tsconfig.json' },
     tsPreCompilationDeps: true,
+    // Packages that publish only an "exports" map (vega-lite, pure-rand's subpaths) resolve as Node resolves them.
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'], mainFields: ['module', 'main'] },
     exclude: { path: '(^|/)(dist|node_modules)/' },
   },
 };

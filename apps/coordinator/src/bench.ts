@@ -10,7 +10,7 @@ import { optionsOrExitCode } from './support/command-line.js';
 import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry } from './bench/report.js';
 import { runSweepOnce, type FarmRow, type FarmSection, type MemoryRow, type SweepExecutor, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
 import { maxoutSpec, type BackendName } from '@advx/models';
-import { writeFileAtomic } from './units/store.js';
+import { writeFileAtomic } from './support/atomic-write.js';
 
 /**
  * `nx run coordinator:bench [--quick] [--include-cpu] [--farm] …` — see bench/options.ts for flags.

@@ -31,9 +31,9 @@ import { PiscinaExecutor } from './execution/piscina.js';
 import { resolveThreadsPerUnit, threadsPerWorker } from './compute/runtime.js';
 import { createLogger } from './support/log.js';
 import { shareSplits, type SharedDataset } from './compute/shared-data.js';
-import { writeFileAtomic } from './units/store.js';
-import type { ProgressEvent } from './compute/run-unit.js';
-import { unitFiles } from './units/files.js';
+import { writeFileAtomic } from './support/atomic-write.js';
+import type { ProgressEvent } from './units/progress.js';
+import { resultPath, unitFiles } from './units/files.js';
 import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './execution/bullmq/shared.js';
 
 interface WorkerOptions {
@@ -142,7 +142,7 @@ async function main(argv: string[]): Promise<number> {
     for (const dependency of unit.dependsOn) {
       const result = payload.dependencyResults[dependency];
       if (!result) throw new Error(`unit ${unit.key}: the job carries no result of its dependency ${dependency}`);
-      await writeFileAtomic(join(o.runsDir, dependency, 'result.json'), JSON.stringify(result, null, 2));
+      await writeFileAtomic(resultPath(o.runsDir, dependency), JSON.stringify(result, null, 2));
       const files = unitFiles(o.runsDir, dependency, result.config.kind);
       if (files && !existsSync(files.marker) && !(await downloadFiles(redis, dependency, files.directory))) {
         throw new Error(`files of ${dependency} are neither in Redis nor in ${files.directory}`);

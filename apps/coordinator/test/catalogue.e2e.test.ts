@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPERIMENTS } from '../src/catalogue/experiments/index.js';
 import { planExperiment } from '../src/catalogue/plan.js';
-import type { Report } from '../src/report/build.js';
+import type { Report } from '../src/report/model.js';
 import type { EvaluateUnitConfig, TrainUnitConfig, UnitResult } from '../src/units/types.js';
 import { craftedPath } from '../src/units/files.js';
 import { backendArgs, mnistDir, runCli, type CliRun } from './helpers.js';

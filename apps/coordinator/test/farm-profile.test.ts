@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { farmProfile } from '../src/schedule/farm-profile.js';
-import type { UnitStatus } from '../src/schedule/scheduler.js';
+import type { UnitStatus } from '../src/schedule/status.js';
 import type { RunInfo, Unit } from '../src/units/types.js';
 
 const T0 = 1_000_000;

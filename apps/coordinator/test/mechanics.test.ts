@@ -10,14 +10,14 @@ import { join } from 'node:path';
 import { loadDataset, Rng } from '@advx/data';
 import { fgsm, rubbishExamples } from '@advx/attacks';
 import { asAttackTarget, Classifier, Ensemble, kernelThreads, loadModel, maxoutSpec, rbfSpec, softmaxRegressionSpec, type BackendName, type Continuation, type EarlyStoppingRule, type ModelSpec, type Objective, type TrainConfig } from '@advx/models';
-import { unitKey } from '../src/catalogue/plan.js';
+import { unitKey } from '../src/units/key.js';
 import { shareSplits, viewSplit } from '../src/compute/shared-data.js';
 import { RunStore } from '../src/units/store.js';
 import { craft, loadPredictor, runUnit, unitData, type WorkerContext } from '../src/compute/run-unit.js';
 import { craftedPath, modelDirectory } from '../src/units/files.js';
 import type { DatasetRef, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units/types.js';
-import type { AttackSpec } from '../src/catalogue/experiments/types.js';
-import type { LinearityArtifacts } from '../src/report/figures.js';
+import type { AttackSpec } from '../src/units/types.js';
+import type { LinearityArtifacts } from '../src/units/artifacts.js';
 import { mnistDir } from './helpers.js';
 
 const VALIDATION = 1000;

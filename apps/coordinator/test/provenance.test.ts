@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { provenanceLine, provenanceOf } from '../src/report/provenance.js';
-import type { UnitStatus } from '../src/schedule/scheduler.js';
+import type { UnitStatus } from '../src/schedule/status.js';
 import type { RunInfo, UnitResult } from '../src/units/types.js';
 
 /** A finished unit computed on `backend` with `threads` kernel threads on `cpu` (undefined: not recorded). */

@@ -1,34 +1,8 @@
-import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
-import type { AnalysisRole, AttackSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
-import type { Objective } from '@advx/models';
+import type { AnalysisRole, AttackSpec, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
+import { unitKey } from '../units/key.js';
+import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figures.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
-
-/**
- * Bumped, for one unit kind, when its handler changes what it computes for the same config, so
- * stale cached results are not mistaken for current ones, while the other kinds' results (trained
- * models above all) stay valid. History: 2 for all kinds at the start of this table; fooling 3
- * added per-step success rates; train 3 is the paper's protocol (absolute schedules, unscaled input
- * dropout, best-epoch weights, the continued stage).
- */
-export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 3, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3 };
-
-/**
- * Bumped when one training objective's step changes what it computes, so that only its models are
- * retrained: adversarial 2 takes ∇ₓJ from the clean term's backward pass (train.ts), which equals
- * the former separate FGSM pass up to rounding. Absent = 1, and not hashed, so other keys stay.
- */
-export const OBJECTIVE_STEP_VERSIONS: Partial<Record<Objective['kind'], number>> = { adversarial: 2 };
-
-export function unitKey(config: UnitConfig): string {
-  // Which craft unit an evaluation reads its examples from is how it works, not what it computes:
-  // the numbers are the same as crafting them itself (a mechanics test checks this), so the same
-  // evaluation planned by two experiments, shared in one and not in the other, is one unit.
-  const hashed = config.kind === 'evaluate' ? { ...config, craftUnit: undefined } : config;
-  const step = config.kind === 'train' ? OBJECTIVE_STEP_VERSIONS[config.training.objective.kind] : undefined;
-  const canonical = stringify({ v: UNIT_CODE_VERSIONS[config.kind], ...(step ? { step } : {}), ...hashed }) ?? '';
-  return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
-}
 
 export interface Plan {
   experiment: ExperimentSpec;
@@ -37,6 +11,10 @@ export interface Plan {
   units: Unit[];
   /** unit role → seed → unit key, for aggregating claims, matrices and curves. */
   roles: Map<string, Map<number, string>>;
+  /** Matrix id → the roles of its cells, [source][target] in the matrix's model order. */
+  matrixRoles: Record<string, string[][]>;
+  /** Curve id → its series (model × attack, in the curve's order), each point's ε and role. */
+  curveRoles: Record<string, { model: ModelRef; attack: CurveSpec['attacks'][number]; points: { eps: number; role: string }[] }[]>;
 }
 
 export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${source}→${target}`;
@@ -76,6 +54,12 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     return key;
   };
 
+  checkFigures(experiment);
+  // The roles of matrix cells and curve points are named here only; the report reads them from the plan.
+  const matrixRoles = Object.fromEntries((experiment.matrices ?? []).map((m) => [m.id, m.models.map((source) => m.models.map((target) => matrixRole(m.id, source, target)))]));
+  const curveRoles = Object.fromEntries(
+    (experiment.curves ?? []).map((c) => [c.id, c.models.flatMap((model) => c.attacks.map((attack) => ({ model, attack, points: c.epsilons.map((eps) => ({ eps, role: curveRole(c.id, model, attack, eps) })) })))]),
+  );
   const cap = experiment.maxSeeds?.[preset];
   const planned = cap ? seeds.slice(0, cap) : seeds;
   // Training reads neither the test split nor its size: leave it out of train keys so experiments
@@ -130,12 +114,10 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
 
     for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference);
     for (const matrix of experiment.matrices ?? []) {
-      for (const source of matrix.models) for (const target of matrix.models) evaluate(matrixRole(matrix.id, source, target), source, target, matrix.attack, 'test');
+      matrix.models.forEach((source, i) => matrix.models.forEach((target, j) => evaluate(matrixRoles[matrix.id][i][j], source, target, matrix.attack, 'test')));
     }
     for (const curve of experiment.curves ?? []) {
-      for (const model of curve.models)
-        for (const attack of curve.attacks)
-          for (const eps of curve.epsilons) evaluate(curveRole(curve.id, model, attack, eps), model, model, curveAttack(attack, eps, curve.steps), 'test');
+      for (const { model, attack, points } of curveRoles[curve.id]) for (const { eps, role } of points) evaluate(role, model, model, curveAttack(attack, eps, curve.steps), 'test');
     }
 
     const evaluationsPerCraft = new Map<string, number>();
@@ -165,7 +147,18 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       add(role, seed, analysisConfig(analysis, model, dataset, preset, seed), model);
     }
   }
-  return { experiment, preset, seeds: planned, units, roles };
+  return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles };
+}
+
+/** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figures.ts). */
+function checkFigures(experiment: ExperimentSpec): void {
+  for (const id of experiment.figures ?? []) {
+    if (!isFigureId(id)) throw new Error(`experiment ${experiment.id}: unknown figure "${id}" (known: ${Object.keys(FIGURE_INPUTS).join(', ')})`);
+    for (const { role, kind } of Object.values<FigureInput>(FIGURE_INPUTS[id])) {
+      const analysis = experiment.analyses?.[role];
+      if (analysis?.kind !== kind) throw new Error(`experiment ${experiment.id}: figure ${id} draws from a ${kind} analysis "${role}", which the experiment ${analysis ? `has as ${analysis.kind}` : 'lacks'}`);
+    }
+  }
 }
 
 function analysisConfig(analysis: AnalysisRole, model: string[], dataset: DatasetRef, preset: PresetName, seed: number): UnitConfig {

@@ -8,7 +8,7 @@ import { runCraft, runEvaluate } from './handlers/evaluate.js';
 import { runTrain } from './handlers/train.js';
 
 export { craft } from './handlers/evaluate.js';
-export { loadPredictor, unitData, type ProgressEvent, type WorkerContext } from './handlers/context.js';
+export { loadPredictor, unitData, type WorkerContext } from './handlers/context.js';
 
 // Every unit kind has exactly one handler; a new kind without one is a type error.
 const HANDLERS: Record<Unit['config']['kind'], Handler> = {

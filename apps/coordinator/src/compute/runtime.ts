@@ -1,5 +1,24 @@
 import { availableParallelism } from 'node:os';
+import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
 import { UsageError } from '../support/command-line.js';
+
+/**
+ * Where units run: the tfjs backend a thread starts and TensorFlow's intra-op threads, in one place
+ * for every executor (the Piscina thread entry and the inline executor).
+ */
+
+/** A thread's started backend and its kernels' threads (see kernelThreads, @advx/models): recorded in every result. */
+export interface Runtime {
+  backend: string;
+  threads: number;
+}
+
+/** Loads the requested backend ('auto' or a name) on this thread and runs its first op. */
+export async function startRuntime(requested: string): Promise<Runtime> {
+  if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
+  const info = await selectBackend(requested);
+  return { backend: info.name, threads: await kernelThreads(info.name) };
+}
 
 /**
  * TensorFlow's intra-op threads per unit. The count changes how Eigen splits a matMul's or a

@@ -1,9 +1,10 @@
 import { BroadcastChannel } from 'node:worker_threads';
-import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
-import type { Executor, PiscinaExecutorOptions } from './piscina.js';
-import { setTensorFlowThreads } from '../compute/runtime.js';
-import { runUnit, type ProgressEvent, type WorkerContext } from '../compute/run-unit.js';
+import { runUnit, type WorkerContext } from '../compute/run-unit.js';
+import { setTensorFlowThreads, startRuntime } from '../compute/runtime.js';
+import type { Executor } from '../schedule/executor.js';
+import type { ProgressEvent } from '../units/progress.js';
 import type { Unit, UnitOutput } from '../units/types.js';
+import type { PiscinaExecutorOptions } from './piscina.js';
 
 /**
  * Runs units one at a time on the coordinator's own thread: no workers, no messages. The bench's
@@ -20,12 +21,12 @@ export class InlineExecutor implements Executor {
     setTensorFlowThreads(options.threadsPerUnit);
     const channel = new BroadcastChannel(options.progressChannel);
     this.channel = channel;
-    this.context = (async () => {
-      const requested = options.backend;
-      if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
-      const info = await selectBackend(requested);
-      return { backend: info.name, threads: await kernelThreads(info.name), datasets: await options.datasets, runsDir: options.runsDir, progress: (event: ProgressEvent) => channel.postMessage(event) };
-    })();
+    this.context = (async () => ({
+      ...(await startRuntime(options.backend)),
+      datasets: await options.datasets,
+      runsDir: options.runsDir,
+      progress: (event: ProgressEvent) => channel.postMessage(event),
+    }))();
     this.context.catch(() => {}); // surfaces in run(); a data error is the sweep's to report
   }
 

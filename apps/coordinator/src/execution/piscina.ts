@@ -3,14 +3,9 @@ import Piscina from 'piscina';
 import { decode, encode } from '../units/codec.js';
 import type { SharedDataset } from '../compute/shared-data.js';
 import { setTensorFlowThreads } from '../compute/runtime.js';
+import type { Executor } from '../schedule/executor.js';
 import type { Unit, UnitOutput } from '../units/types.js';
-import type { WorkerData, WorkerTask } from '../worker.js';
-
-/** Runs one unit somewhere and resolves with its output; the scheduler owns retries and caching. */
-export interface Executor {
-  run(unit: Unit, signal?: AbortSignal): Promise<UnitOutput>;
-  close(): Promise<void>;
-}
+import type { WorkerData, WorkerTask } from './protocol.js';
 
 export interface PiscinaExecutorOptions {
   workers: number;

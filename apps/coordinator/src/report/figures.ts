@@ -1,47 +1,12 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { EpochRecord } from '@advx/models';
-import { provenanceLine } from './provenance.js';
-import { renderFigure, renderHtmlReport, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure, type RenderedFigure } from '../figures/index.js';
 import type { Plan } from '../catalogue/plan.js';
-import type { Report } from './build.js';
-import type { UnitStatus } from '../schedule/scheduler.js';
+import { FIGURE_INPUTS, type FigureId } from '../catalogue/figures.js';
+import { figureFiles, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure } from '../figures/index.js';
+import type { UnitStatus } from '../schedule/status.js';
+import type { ArtifactKind, ArtifactsByKind, TrainArtifacts } from '../units/artifacts.js';
+import { curveReports, matrixReports } from './build.js';
+import type { FigureLink } from './model.js';
 
-/** Artifacts of an `examples` unit (Figs. 1–3). */
-export interface ExamplesArtifacts {
-  shape: [number, number, number];
-  eps: number;
-  classNames: string[];
-  labels: number[];
-  clean: number[][];
-  gradientSign: number[][];
-  adversarial: number[][];
-  cleanPrediction: number[];
-  cleanConfidence: number[];
-  adversarialPrediction: number[];
-  adversarialConfidence: number[];
-  /** First-layer weight vectors, one image each (for maxout: the pieces of the first units, unit by unit). */
-  weights?: { images: number[][]; pieces: number };
-}
-
-export interface LinearityArtifacts {
-  epsilons: number[];
-  /** logits[i][class] at epsilons[i]. */
-  logits: number[][];
-  label: number;
-}
-
-export interface FoolingArtifacts {
-  shape: [number, number, number];
-  examples: number[][];
-  successByClass: number[];
-}
-
-export interface RubbishArtifacts {
-  classHistogram: number[];
-}
-
-type ArtifactsOf = <T>(role: string) => T | null;
+/** The figures of a report, from its units' artifacts and its matrices and curves; drawn by figures/. */
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
@@ -49,10 +14,15 @@ function tile(pixels: number[], shape: [number, number, number], label: string, 
   return { pixels, height: shape[0], width: shape[1], channels: shape[2] as 1 | 3, label, scale };
 }
 
-/** Figure builders by id; an experiment lists the ids it shows. Each reads its units' artifacts of the first seed. */
-const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
-  'fig1-fgsm': (artifacts) => {
-    const a = artifacts<ExamplesArtifacts>('maxout-weights');
+/** A figure's inputs (catalogue/figures.ts), each the first seed's artifacts of its role, or null where there are none. */
+type FigureArtifacts<Id extends FigureId> = { [Name in keyof (typeof FIGURE_INPUTS)[Id]]: (typeof FIGURE_INPUTS)[Id][Name] extends { kind: infer Kind extends ArtifactKind } ? ArtifactsByKind[Kind] | null : never };
+
+/**
+ * Figure builders, one for each FigureId (a missing or unknown one is a type error). Each is given
+ * the artifacts of the roles its figure reads, as the catalogue names them.
+ */
+const FIGURES: { [Id in FigureId]: (artifacts: FigureArtifacts<Id>) => Figure[] } = {
+  'fig1-fgsm': ({ examples: a }) => {
     if (!a) return [];
     const images = a.labels.slice(0, 4).flatMap((label, i) => [
       tile(a.clean[i], a.shape, `x: "${a.classNames[a.cleanPrediction[i]]}"\n${pct(a.cleanConfidence[i])}`),
@@ -61,8 +31,7 @@ const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
     ]);
     return [{ kind: 'image-grid', id: 'fig1-fgsm', title: 'Fig. 1 on MNIST: x, sign of the gradient, x + ε·sign (maxout)', caption: `Predictions and confidences of the naively trained maxout net before and after FGSM with ε = ${a.eps}.`, columns: 3, images }];
   },
-  'fig2-logistic': (artifacts) => {
-    const a = artifacts<ExamplesArtifacts>('logistic-figure');
+  'fig2-logistic': ({ examples: a }) => {
     if (!a?.weights) return [];
     const w = a.weights.images[0];
     const images = [
@@ -75,35 +44,47 @@ const FIGURES: Record<string, (artifacts: ArtifactsOf) => Figure[]> = {
   'fig3-weights': (artifacts) =>
     (
       [
-        ['maxout-weights', 'naively trained'],
-        ['adv-weights', 'adversarially trained'],
+        ['naive', 'naively trained'],
+        ['adversarial', 'adversarially trained'],
       ] as const
-    ).flatMap(([role, name]) => {
-      const a = artifacts<ExamplesArtifacts>(role);
+    ).flatMap(([input, name]) => {
+      const a = artifacts[input];
       if (!a?.weights) return [];
-      const id = `fig3-weights-${role.startsWith('adv') ? 'adversarial' : 'naive'}`;
+      const id = `fig3-weights-${input}`;
       const images = a.weights.images.map((w, i) => tile(w, a.shape, `unit ${Math.floor(i / a.weights!.pieces)}`, 'diverging'));
       return [{ kind: 'image-grid', id, title: `Fig. 3: first-layer weights, ${name} maxout`, caption: 'Each row shows the pieces of one maxout unit.', columns: a.weights.pieces, images }];
     }),
-  'fig4-logits': (artifacts) => {
-    const a = artifacts<LinearityArtifacts>('maxout-linearity');
+  'fig4-logits': ({ linearity: a }) => {
     if (!a) return [];
     const series = a.logits[0].map((_, c) => ({ name: `class ${c}${c === a.label ? ' (true)' : ''}`, points: a.epsilons.map((e, i): [number, number] => [e, a.logits[i][c]]) }));
     return [{ kind: 'line-chart', id: 'fig4-logits', title: 'Fig. 4: logits along x + ε·sign(∇ₓJ)', caption: `Maxout logits for one test digit (a ${a.label}) as ε varies; they are close to piecewise linear.`, xLabel: 'ε', yLabel: 'logit', series }];
   },
-  'fig5-fooling': (artifacts) => {
-    const a = artifacts<FoolingArtifacts>('maxout-fooling');
+  'fig5-fooling': ({ fooling: a }) => {
     if (!a) return [];
     const images = a.examples.map((x, c) => tile(x, a.shape, `class ${c}: ${pct(a.successByClass[c])}`, 'diverging'));
     return [{ kind: 'image-grid', id: 'fig5-fooling', title: 'Fig. 5-style fooling images (MNIST, maxout)', caption: 'One fooling image grown from N(0, I) noise per target class, with the per-class success rate.', columns: 5, images }];
   },
-  'rubbish-histogram': (artifacts) => {
-    const a = artifacts<RubbishArtifacts>('rubbish-maxout');
+  'rubbish-histogram': ({ rubbish: a }) => {
     if (!a) return [];
     const total = a.classHistogram.reduce((s, v) => s + v, 0) || 1;
     return [{ kind: 'bar-chart', id: 'rubbish-histogram', title: 'Classes given to rubbish inputs (maxout false positives)', caption: 'Fraction of N(0, I) inputs with a class probability > .5, by class (paper: 45.3% fives, no eights).', xLabel: 'class', yLabel: 'fraction of false positives', categories: a.classHistogram.map((_, c) => String(c)), values: a.classHistogram.map((v) => v / total) }];
   },
 };
+
+/** The artifacts a figure reads, each of its input role's first seed (null where that unit has none). */
+function figureArtifacts<Id extends FigureId>(id: Id, plan: Plan, statuses: Map<string, UnitStatus>): FigureArtifacts<Id> {
+  const firstSeed = plan.seeds[0];
+  const inputs: Record<string, { role: string }> = FIGURE_INPUTS[id];
+  const artifacts = (role: string) => {
+    const key = plan.roles.get(role)?.get(firstSeed);
+    return (key && statuses.get(key)?.result?.artifacts) || null;
+  };
+  return Object.fromEntries(Object.entries(inputs).map(([name, { role }]) => [name, artifacts(role)])) as FigureArtifacts<Id>;
+}
+
+function drawFigure<Id extends FigureId>(id: Id, plan: Plan, statuses: Map<string, UnitStatus>): Figure[] {
+  return FIGURES[id](figureArtifacts(id, plan, statuses));
+}
 
 /**
  * Learning curves of an experiment's training units (their result.json history), every seed: one
@@ -119,7 +100,7 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
   let adversarial = false;
   for (const unit of plan.units) {
     if (unit.config.kind !== 'train') continue;
-    const history = (statuses.get(unit.key)?.result?.artifacts as { history?: EpochRecord[] } | undefined)?.history;
+    const history = (statuses.get(unit.key)?.result?.artifacts as Partial<TrainArtifacts> | undefined)?.history;
     if (!Array.isArray(history) || history.length < 2) continue;
     const [role, member] = unit.role.split('#');
     const eps = unit.config.earlyStopping?.adversarialEps;
@@ -150,25 +131,27 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
   return { kind: 'learning-curves', id: `learning-curves-${plan.experiment.id}`, title: `Learning curves: ${plan.experiment.title}`, caption, panels: panels.map(label), curves };
 }
 
-function reportFigures(report: Report, plans: Plan[], statuses: Map<string, UnitStatus>): { figure: Figure; experiment: string }[] {
-  const out: { figure: Figure; experiment: string }[] = [];
+/** A figure and the experiment it belongs to. */
+export interface ExperimentFigure {
+  figure: Figure;
+  experiment: string;
+}
+
+/** Every figure of a sweep's report, in the order the report lists them. */
+export function reportFigures(plans: Plan[], statuses: Map<string, UnitStatus>): ExperimentFigure[] {
+  const out: ExperimentFigure[] = [];
   for (const plan of plans) {
-    const firstSeed = plan.seeds[0];
-    const artifacts: ArtifactsOf = <T>(role: string) => {
-      const key = plan.roles.get(role)?.get(firstSeed);
-      return ((key && (statuses.get(key)?.result?.artifacts as T | undefined)) || null) as T | null;
-    };
-    for (const id of plan.experiment.figures ?? []) for (const figure of FIGURES[id]?.(artifacts) ?? []) out.push({ figure, experiment: plan.experiment.id });
+    for (const id of plan.experiment.figures ?? []) for (const figure of drawFigure(id, plan, statuses)) out.push({ figure, experiment: plan.experiment.id });
     const curves = learningCurvesFigure(plan, statuses);
     if (curves) out.push({ figure: curves, experiment: plan.experiment.id });
   }
-  for (const m of report.matrices) {
+  for (const m of plans.flatMap((plan) => matrixReports(plan, statuses))) {
     out.push({
       experiment: m.experiment,
       figure: { kind: 'heatmap', id: m.id, title: m.title, caption: 'Rows: model the adversarial examples were crafted on; columns: model judged on them. Mean over seeds.', rowLabel: 'source', columnLabel: 'target', rows: m.models, columns: m.models, values: m.values, format: 'percent' },
     });
   }
-  for (const c of report.curves) {
+  for (const c of plans.flatMap((plan) => curveReports(plan, statuses))) {
     out.push({
       experiment: c.experiment,
       figure: { kind: 'line-chart', id: c.id, title: c.title, caption: 'Error rate on adversarial test examples against the L∞ budget ε, mean over seeds.', xLabel: 'ε', yLabel: 'error rate', yDomain: [0, 1], series: c.series.map((s) => ({ name: `${s.model} / ${s.attack}`, points: s.points })) },
@@ -177,36 +160,10 @@ function reportFigures(report: Report, plans: Plan[], statuses: Map<string, Unit
   return out;
 }
 
-/** Renders every figure of the report to `<out>/figures/` and writes `<out>/report.html`. */
-export async function writeFiguresAndHtml(out: string, report: Report, plans: Plan[], statuses: Map<string, UnitStatus>, command: string): Promise<RenderedFigure[]> {
-  const directory = join(out, 'figures');
-  await mkdir(directory, { recursive: true });
-  const figures = reportFigures(report, plans, statuses);
-  const rendered: RenderedFigure[] = [];
-  for (const { figure } of figures) rendered.push(await renderFigure(figure, directory));
-  await renderHtmlReport(
-    {
-      title: `advx report: ${report.experiment}`,
-      preset: report.preset,
-      backend: report.backend,
-      seeds: report.seeds,
-      wallSeconds: report.wallSeconds,
-      generatedAt: report.generatedAt,
-      command,
-      provenance: provenanceLine(report.provenance),
-      experiments: report.experiments.map((e) => ({
-        id: e.id,
-        title: e.title,
-        section: e.section,
-        shortened: e.shortened,
-        skipped: e.skipped ?? undefined,
-        claims: report.claims.filter((c) => c.experiment === e.id),
-        figures: figures.filter((f) => f.experiment === e.id).map((f) => f.figure.id),
-      })),
-      runs: report.runs,
-    },
-    rendered,
-    join(out, 'report.html'),
-  );
-  return rendered;
+/** Where the report's figures are drawn: `figures/` beside it. */
+export const FIGURES_DIRECTORY = 'figures';
+
+/** The report's links to its figures' files (figures/render.ts names them), relative to the report. */
+export function figureLinks(figures: ExperimentFigure[]): FigureLink[] {
+  return figures.map(({ figure }) => ({ id: figure.id, title: figure.title, ...figureFiles(FIGURES_DIRECTORY, figure.id) }));
 }

@@ -1,4 +1,4 @@
-import type { UnitStatus } from '../schedule/scheduler.js';
+import type { UnitStatus } from '../schedule/status.js';
 
 /**
  * What a report's numbers were computed with, beyond the unit keys: the backend, the kernels'

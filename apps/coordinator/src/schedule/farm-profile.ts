@@ -1,4 +1,4 @@
-import type { UnitStatus } from './scheduler.js';
+import type { UnitStatus } from './status.js';
 import type { RunInfo } from '../units/types.js';
 
 /**

@@ -1,10 +1,8 @@
 import cliProgress from 'cli-progress';
 import type winston from 'winston';
-import type { ProgressEvent } from '../compute/run-unit.js';
-import type { UnitState, UnitStatus } from './scheduler.js';
+import type { ProgressEvent } from '../units/progress.js';
+import type { StateCounts, UnitStatus } from './status.js';
 import type { Unit } from '../units/types.js';
-
-type Counts = Record<UnitState | 'running' | 'pending', number>;
 
 /** Members of an ensemble ("member#3") cost about the same: they share an estimate. */
 const roleFamily = (role: string) => role.replace(/#\d+$/, '');
@@ -127,7 +125,7 @@ export class SweepProgress {
     }
   }
 
-  onUnit(status: UnitStatus, counts: Counts, settled: boolean): void {
+  onUnit(status: UnitStatus, counts: StateCounts, settled: boolean): void {
     const finished = counts.done + counts.cached + counts.failed + counts.skipped + counts.cancelled;
     if (settled) {
       this.eta.settle(status);
@@ -138,7 +136,7 @@ export class SweepProgress {
     const label = `${unit.role} seed ${unit.seed} (${unit.key})`;
     if (status.state === 'done') this.logger.info(`finished ${label} in ${status.result?.computeSeconds.toFixed(1)} s [${finished}/${this.total}, ETA ${this.eta.describe()}]`);
     else if (status.state === 'failed') this.logger.error(`failed ${label} after ${status.attempts} attempts: ${status.error}`);
-    else if (status.state === 'skipped' && status.error && status.attempts > 0) this.logger.warn(`retrying ${label} (attempt ${status.attempts} failed: ${status.error})`);
+    else if (status.state === 'retrying') this.logger.warn(`retrying ${label} (attempt ${status.attempts} failed: ${status.error})`);
   }
 
   stop(): void {

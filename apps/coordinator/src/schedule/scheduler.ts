@@ -1,17 +1,8 @@
-import type { Executor } from '../execution/piscina.js';
+import type { Executor } from '../schedule/executor.js';
 import type { RunStore } from '../units/store.js';
 import type { Unit, UnitResult } from '../units/types.js';
+import { isFinal, succeeded, type StateCounts, type UnitStatus } from './status.js';
 
-export type UnitState = 'cached' | 'done' | 'failed' | 'skipped' | 'cancelled';
-
-export interface UnitStatus {
-  unit: Unit;
-  state: UnitState;
-  result: UnitResult | null;
-  resultPath: string | null;
-  attempts: number;
-  error: string | null;
-}
 
 export interface ScheduleOptions {
   executor: Executor;
@@ -31,7 +22,7 @@ export interface ScheduleOptions {
   /** Called once, after the cache is read, with the units the sweep will report (before any onUpdate). */
   onStart?: (units: Unit[]) => void;
   /** `settled`: the unit's state is final for this sweep (not running, not queued for a retry). */
-  onUpdate?: (status: UnitStatus, counts: Record<UnitState | 'running' | 'pending', number>, settled: boolean) => void;
+  onUpdate?: (status: UnitStatus, counts: StateCounts, settled: boolean) => void;
 }
 
 /**
@@ -44,17 +35,18 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
   const waiting = new Set<string>();
   const running = new Map<string, Promise<void>>();
 
-  const counts = () => {
-    const c = { cached: 0, done: 0, failed: 0, skipped: 0, cancelled: 0, running: running.size, pending: waiting.size };
-    for (const s of statuses.values()) if (!waiting.has(s.unit.key) && !running.has(s.unit.key)) c[s.state]++;
+  const counts = (): StateCounts => {
+    const c: StateCounts = { pending: 0, running: 0, retrying: 0, done: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 };
+    // A unit whose attempt has just ended counts as running until the scheduler has taken its result.
+    for (const s of statuses.values()) c[running.has(s.unit.key) ? 'running' : s.state]++;
     return c;
   };
-  const update = (status: UnitStatus) => options.onUpdate?.(status, counts(), !waiting.has(status.unit.key) && !running.has(status.unit.key));
+  const update = (status: UnitStatus) => options.onUpdate?.(status, counts(), isFinal(status.state));
 
   for (const unit of units) {
     if (statuses.has(unit.key)) continue; // the same work asked for twice is done once
     const cached = await store.read(unit.key);
-    statuses.set(unit.key, { unit, state: cached ? 'cached' : 'skipped', result: cached, resultPath: cached ? store.resultPath(unit.key) : null, attempts: 0, error: null });
+    statuses.set(unit.key, { unit, state: cached ? 'cached' : 'pending', result: cached, resultPath: cached ? store.resultPath(unit.key) : null, attempts: 0, error: null });
     if (!cached) waiting.add(unit.key);
   }
   // A craft unit only feeds the evaluations that read it: when they are all cached, it is not run
@@ -69,11 +61,11 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
   options.onStart?.([...statuses.values()].map((s) => s.unit));
   for (const status of statuses.values()) if (status.state === 'cached') update(status);
 
-  const succeeded = (key: string) => ['cached', 'done'].includes(statuses.get(key)?.state ?? '');
+  const ready = (key: string) => succeeded(statuses.get(key)?.state ?? 'pending');
   const failedDependency = (unit: Unit) =>
     unit.dependsOn.find((d) => {
       const dependency = statuses.get(d);
-      return !dependency || (['failed', 'skipped', 'cancelled'].includes(dependency.state) && !waiting.has(d) && !running.has(d));
+      return !dependency || (isFinal(dependency.state) && !succeeded(dependency.state));
     });
 
   const attempt = (status: UnitStatus): Promise<void> => {
@@ -93,7 +85,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
       },
       (error: unknown) => {
         status.error = error instanceof Error ? error.message : String(error);
-        status.state = status.attempts <= retries ? 'skipped' : 'failed';
+        status.state = status.attempts <= retries ? 'retrying' : 'failed';
       },
     );
   };
@@ -115,8 +107,9 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
         status.state = 'skipped';
         status.error = `dependency ${broken} did not finish`;
         update(status);
-      } else if (running.size < limit && status.unit.dependsOn.every(succeeded)) {
+      } else if (running.size < limit && status.unit.dependsOn.every(ready)) {
         waiting.delete(key);
+        status.state = 'running';
         running.set(key, attempt(status));
         update(status);
       }
@@ -126,7 +119,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     running.delete(finishedKey);
     const status = statuses.get(finishedKey)!;
     // A failed attempt with retries left goes back in the queue.
-    if (status.state === 'skipped' && status.attempts <= retries) waiting.add(finishedKey);
+    if (status.state === 'retrying') waiting.add(finishedKey);
     update(status);
   }
   return statuses;

@@ -1,23 +1,17 @@
-import { cp, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { cp, readFile, rename } from 'node:fs/promises';
+import { stagingPath, writeFileAtomic } from '../support/atomic-write.js';
+import { resultPath, unitDirectory } from './files.js';
 import type { UnitResult } from './types.js';
 
-async function readResult(runsDir: string, key: string): Promise<UnitResult | null> {
+/** A unit's result.json, or null when it is missing, unreadable or another unit's. */
+export async function readResult(runsDir: string, key: string): Promise<UnitResult | null> {
   try {
-    const result = JSON.parse(await readFile(join(runsDir, key, 'result.json'), 'utf8')) as UnitResult;
+    const result = JSON.parse(await readFile(resultPath(runsDir, key), 'utf8')) as UnitResult;
     return result.key === key ? result : null;
   } catch {
     // Missing or unreadable (a crash mid-write cannot produce this: writes are atomic) → recompute.
     return null;
   }
-}
-
-/** Writes beside the target and renames, so readers never see a half-written file. */
-export async function writeFileAtomic(path: string, contents: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const staging = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  await writeFile(staging, contents);
-  await rename(staging, path);
 }
 
 /**
@@ -32,7 +26,7 @@ export class RunStore {
   ) {}
 
   resultPath(key: string): string {
-    return join(this.runsDir, key, 'result.json');
+    return resultPath(this.runsDir, key);
   }
 
   async read(key: string): Promise<UnitResult | null> {
@@ -40,9 +34,9 @@ export class RunStore {
     if (local) return local;
     for (const other of this.reuse) {
       if (!(await readResult(other, key))) continue;
-      const staging = `${join(this.runsDir, key)}.tmp-${process.pid}`;
-      await cp(join(other, key), staging, { recursive: true });
-      await rename(staging, join(this.runsDir, key));
+      const staging = stagingPath(unitDirectory(this.runsDir, key));
+      await cp(unitDirectory(other, key), staging, { recursive: true });
+      await rename(staging, unitDirectory(this.runsDir, key));
       return readResult(this.runsDir, key);
     }
     return null;

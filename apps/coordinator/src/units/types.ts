@@ -1,6 +1,15 @@
 import type { DatasetName } from '@advx/data';
 import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
-import type { AttackSpec } from '../catalogue/experiments/types.js';
+
+/**
+ * `clip`: whether adversarial examples are clipped to the pixel range [0, 1]. The paper never says
+ * it clips (and its Fig. 4 is unclipped), so each attack states it; withClippedAlternatives
+ * (catalogue/experiments/clipping.ts) reports the paper's FGSM claims both ways.
+ */
+export type AttackSpec =
+  | { kind: 'fgsm'; eps: number; clip: boolean }
+  | { kind: 'bim'; eps: number; steps: number; stepSize: number; clip: boolean }
+  | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean };
 
 /**
  * The independent pieces of work a sweep is made of. A unit's key is the hash of everything that

@@ -1,5 +1,10 @@
 import type { DatasetName } from '@advx/data';
 import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
+import type { AttackSpec } from '../../units/types.js';
+import type { FigureId } from '../figures.js';
+
+/** Attacks are a unit's config (units/types.ts); experiments name them the same way. */
+export type { AttackSpec };
 
 export type PresetName = 'smoke' | 'cpu' | 'paper';
 export const PRESET_NAMES: readonly PresetName[] = ['smoke', 'cpu', 'paper'];
@@ -20,16 +25,6 @@ export interface PresetScale {
   /** Where the preset departs from the paper's protocol, for the report. */
   shortened: string;
 }
-
-/**
- * `clip`: whether adversarial examples are clipped to the pixel range [0, 1]. The paper never says
- * it clips (and its Fig. 4 is unclipped), so each attack states it; withClippedAlternatives
- * (clipping.ts) reports the paper's FGSM claims both ways.
- */
-export type AttackSpec =
-  | { kind: 'fgsm'; eps: number; clip: boolean }
-  | { kind: 'bim'; eps: number; steps: number; stepSize: number; clip: boolean }
-  | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean };
 
 /** A model an experiment trains once per seed (or `members` times per seed, for an ensemble). */
 export interface ModelRole {
@@ -132,6 +127,6 @@ export interface ExperimentSpec {
   claims: ClaimSpec[];
   /** Set by a `--claims` sweep (restrict-claims.ts): the claims it left out, for the report. */
   omittedClaims?: string[];
-  /** Figures this experiment draws from its units' artifacts (see figures.ts). */
-  figures?: string[];
+  /** Figures this experiment draws from its analyses' artifacts (the roles each reads: catalogue/figures.ts). */
+  figures?: FigureId[];
 }

@@ -3,7 +3,7 @@ import { Rng } from '@advx/data';
 import { exactSign, fgsm, foolingRun, lossGradient, rubbishExamples } from '@advx/attacks';
 import { logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
 import { Classifier, asAttackTarget } from '@advx/models';
-import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../report/figures.js';
+import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../units/artifacts.js';
 import type { ExamplesUnitConfig, FoolingUnitConfig, LinearityUnitConfig, RubbishUnitConfig } from '../../units/types.js';
 import { withModelAndTestData, type Handler } from './context.js';
 import { craft } from './evaluate.js';

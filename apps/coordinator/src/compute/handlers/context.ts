@@ -1,39 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { filterClasses, type Dataset } from '@advx/data';
 import { Ensemble, loadModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
 import { modelDirectory } from '../../units/files.js';
+import type { Runtime } from '../runtime.js';
+import type { ProgressEvent } from '../../units/progress.js';
+import { readResult as readStoredResult } from '../../units/store.js';
 import type { DatasetRef, Unit, UnitOutput, UnitResult } from '../../units/types.js';
 
 /** What a unit runs with: the worker's backend and its kernels' threads, the sweep's shared datasets, the runs directory. */
-export interface WorkerContext {
-  backend: string;
-  /** See kernelThreads (@advx/models): recorded in every result. */
-  threads: number;
+export interface WorkerContext extends Runtime {
   datasets: Record<string, SharedDataset>;
   runsDir: string;
   progress: (event: ProgressEvent) => void;
 }
-
-/**
- * A training unit's progress after each epoch of its stage (1, or 2 = the continued stage on all
- * 60,000); `bestEpoch` is stage 1's best so far; `elapsedSeconds` since the unit started, for ETAs.
- */
-export type ProgressEvent = {
-  type: 'epoch';
-  key: string;
-  role: string;
-  seed: number;
-  stage: 1 | 2;
-  epoch: number;
-  epochs: number;
-  loss: number;
-  bestEpoch: number | null;
-  examplesPerSecond: number;
-  elapsedSeconds: number;
-};
 
 /** A unit kind's work: what it measured; the runner adds the backend, timing and memory. */
 export type Handler = (context: WorkerContext, unit: Unit) => Promise<Pick<UnitOutput, 'metrics' | 'artifacts'>>;
@@ -41,8 +21,11 @@ export type Handler = (context: WorkerContext, unit: Unit) => Promise<Pick<UnitO
 /** Evaluation batch: large enough to keep matMuls efficient, small enough for FGSM's gradient memory. */
 const EVAL_BATCH = 500;
 
+/** The result of a unit this one depends on; the scheduler runs it only once that result is written. */
 export async function readResult(context: WorkerContext, key: string): Promise<UnitResult> {
-  return JSON.parse(await readFile(join(context.runsDir, key, 'result.json'), 'utf8')) as UnitResult;
+  const result = await readStoredResult(context.runsDir, key);
+  if (!result) throw new Error(`unit ${key} has no readable result in ${context.runsDir}`);
+  return result;
 }
 
 /** The split a unit works on, restricted to the experiment's classes and the preset's size. */

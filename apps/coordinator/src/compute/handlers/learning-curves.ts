@@ -1,14 +1,10 @@
 // Learning curves of a training unit, written live as TensorBoard event files under
 // `runs/<key>/tensorboard/` (`tensorboard --logdir <out>/runs` shows every unit of a sweep, one run
-// per key). report.html draws the same numbers from result.json's history (report-figures.ts).
+// per key). report.html draws the same numbers from result.json's history (report/figures.ts).
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import type { EpochRecord } from '@advx/models';
-
-/** A training unit's TensorBoard log directory (events.out.tfevents.*.v2 files). */
-export const tensorboardDirectory = (runsDir: string, trainKey: string): string => join(runsDir, trainKey, 'tensorboard');
 
 /** What tfjs-node's tf.node.summaryFileWriter returns, as far as we use it. */
 interface SummaryFileWriter {

@@ -2,11 +2,11 @@ import { readFile, rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
 import { Classifier, checkpointFromDecoded, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
 import { decode, encode } from '../../units/codec.js';
-import { writeFileAtomic } from '../../units/store.js';
+import { writeFileAtomic } from '../../support/atomic-write.js';
 import type { TrainUnitConfig } from '../../units/types.js';
-import { checkpointPath, modelDirectory } from '../../units/files.js';
+import { checkpointPath, modelDirectory, tensorboardDirectory } from '../../units/files.js';
 import { flatSize, readResult, unitData, type Handler } from './context.js';
-import { openCurveWriter, tensorboardDirectory } from './learning-curves.js';
+import { openCurveWriter } from './learning-curves.js';
 
 /** App. A: N(0, I) inputs labelled as an extra "none" class (index numClasses). */
 function withRubbishClass(data: Dataset, count: number, rng: Rng): Dataset {

@@ -41,10 +41,10 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { FlowProducer, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type winston from 'winston';
-import type { Executor } from '../piscina.js';
+import type { Executor } from '../../schedule/executor.js';
 import { RunStore } from '../../units/store.js';
 import type { Unit, UnitOutput, UnitResult } from '../../units/types.js';
-import type { ProgressEvent } from '../../compute/run-unit.js';
+import type { ProgressEvent } from '../../units/progress.js';
 import { unitFiles } from '../../units/files.js';
 import { CANCEL_CHANNEL, downloadFiles, filesKey, type RedisConnection, packJob, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackOutput, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData } from './shared.js';
 

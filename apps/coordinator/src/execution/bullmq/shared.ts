@@ -2,7 +2,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { decode, encode } from '../../units/codec.js';
-import { isStagingFile } from '../../units/files.js';
+import { isStagingFile, stagingPath } from '../../support/atomic-write.js';
 import type { Unit, UnitOutput, UnitResult } from '../../units/types.js';
 
 /**
@@ -118,7 +118,7 @@ export async function downloadFiles(redis: Redis, unitKey: string, directory: st
   const bytes = await redis.getBuffer(filesKey(unitKey));
   if (!bytes) return false;
   const { files } = decode<{ files: Record<string, Uint8Array> }>(bytes);
-  const staging = `${directory}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const staging = stagingPath(directory);
   await mkdir(staging, { recursive: true });
   for (const [name, content] of Object.entries(files)) await writeFile(join(staging, name), content);
   if (replace) await rm(directory, { recursive: true, force: true });
