@@ -167,7 +167,7 @@ async function runSweeps(o: BenchOptions): Promise<{ threads: ThreadsSection | S
   const b = await sweep(cores, 1);
   const configs = [a, b].map((r) => ({ label: `${r.workers} worker(s) × ${r.tfThreads} TF thread(s)`, workers: r.workers, tfThreads: r.tfThreads, sweepSeconds: r.sweepSeconds, processSeconds: r.processSeconds, complete: r.complete }));
   const fasterRun = a.sweepSeconds <= b.sweepSeconds ? a : b;
-  // The CLI's default --workers is availableParallelism(); threads.ts gives each threadsPerWorker().
+  // The CLI's default --workers is availableParallelism(); compute/runtime.ts gives each threadsPerWorker().
   const defaultWorkers = cores;
   const defaultThreads = threadsPerWorker(defaultWorkers);
   const threads: ThreadsSection = {

@@ -5,7 +5,7 @@
  * sets CUDA_VISIBLE_DEVICES=i and, when @tensorflow/tfjs-node-gpu is installed, uses it).
  *
  * The process's main thread only talks to Redis (job locks, stalled-job checks, progress); units
- * run in a PiscinaExecutor of `--concurrency` threads — the same worker.ts/work.ts (runUnit,
+ * run in a PiscinaExecutor of `--concurrency` threads — the same worker.ts/compute/run-unit.ts (runUnit,
  * selectBackend) as a local sweep, one tfjs engine per thread — so a heavy synchronous epoch can
  * never starve BullMQ's lock renewal, and the numbers are those of a Piscina sweep.
  *

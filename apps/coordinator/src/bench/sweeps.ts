@@ -113,7 +113,7 @@ export interface ThreadsSection {
   /** cores workers × 1 TF thread against 1 worker × cores TF threads. */
   configs: { label: string; workers: number; tfThreads: number; sweepSeconds: number; processSeconds: number; complete: boolean }[];
   faster: string;
-  /** The configuration threads.ts's threadsPerWorker gives for the CLI's default worker count. */
+  /** The configuration compute/runtime.ts's threadsPerWorker gives for the CLI's default worker count. */
   projectDefault: string;
   defaultIsFaster: boolean;
 }

@@ -9,7 +9,7 @@ import type { WorkerData, WorkerTask } from './protocol.js';
 
 export interface PiscinaExecutorOptions {
   workers: number;
-  /** TensorFlow intra-op threads of every unit (threads.ts): one pool size for the whole process. */
+  /** TensorFlow intra-op threads of every unit (compute/runtime.ts): one pool size for the whole process. */
   threadsPerUnit: number;
   backend: string;
   /** May still be loading: workers start (and load TensorFlow) meanwhile, and units wait for it. */

@@ -67,7 +67,7 @@ export function renderMarkdown(report: Report): string {
   return lines.join('\n');
 }
 
-/** One line on where the sweep's time went (see farm-profile.ts). */
+/** One line on where the sweep's time went (see schedule/farm-profile.ts). */
 export function farmLine(f: FarmProfile): string {
   const b = f.breakdown;
   const s = (x: number) => `${x.toFixed(1)} s`;

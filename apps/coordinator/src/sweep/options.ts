@@ -32,7 +32,7 @@ export interface SweepOptions {
   redis: string | undefined;
   /** Output directories of earlier sweeps whose finished units are copied in rather than recomputed. */
   reuse: string[];
-  /** Run only what these claims need (restrict-claims.ts); null = every claim. */
+  /** Run only what these claims need (catalogue/restrict-claims.ts); null = every claim. */
   claims: string[] | null;
 }
 

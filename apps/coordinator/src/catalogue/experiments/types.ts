@@ -125,7 +125,7 @@ export interface ExperimentSpec {
   matrices?: MatrixSpec[];
   curves?: CurveSpec[];
   claims: ClaimSpec[];
-  /** Set by a `--claims` sweep (restrict-claims.ts): the claims it left out, for the report. */
+  /** Set by a `--claims` sweep (catalogue/restrict-claims.ts): the claims it left out, for the report. */
   omittedClaims?: string[];
   /** Figures this experiment draws from its analyses' artifacts (the roles each reads: catalogue/figures.ts). */
   figures?: FigureId[];

@@ -5,9 +5,8 @@ import { bim, fgsm, pgd, type AttackTarget } from '@advx/attacks';
 import { AgreementAccumulator, ClassificationAccumulator } from '@advx/metrics';
 import { asAttackTarget } from '@advx/models';
 import { decode, encode } from '../../units/codec.js';
-import type { AttackSpec } from '../../catalogue/experiments/types.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
-import type { CraftUnitConfig, EvaluateUnitConfig, Metrics } from '../../units/types.js';
+import type { AttackSpec, CraftUnitConfig, EvaluateUnitConfig, Metrics } from '../../units/types.js';
 import { craftedPath } from '../../units/files.js';
 import { collectBatches, flatSize, forEachBatch, loadPredictor, unitData, type Handler, type WorkerContext } from './context.js';
 

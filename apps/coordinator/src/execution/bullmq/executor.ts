@@ -1,6 +1,6 @@
 /**
  * BullMQExecutor: the sweep's units as BullMQ jobs, run by `coordinator:worker` processes on any
- * machine that reaches the Redis server (worker-main.ts).
+ * machine that reaches the Redis server (src/bullmq-worker.ts).
  *
  * Flow shape. Units depend on each other (train before evaluate), and the scheduler releases a
  * unit only when its dependencies are done, so the units of a sweep cannot all be added as one
@@ -11,7 +11,7 @@
  * the gate, the parent becomes ready once every unit job has finished, and the coordinator
  * processes it: it aggregates the children's outputs (`getChildrenValues`, and the failed
  * attempts via `getIgnoredChildrenFailures`) into a summary it logs. The report itself is built,
- * as with Piscina, by sweep.ts from the scheduler's statuses — which also cover cached units that
+ * as with Piscina, by sweep/run.ts from the scheduler's statuses — which also cover cached units that
  * never became jobs — so both executors write the same report for the same seeds and backend.
  *
  * Retries. The scheduler keeps owning them (`--retries`, `--unit-timeout`), for both executors

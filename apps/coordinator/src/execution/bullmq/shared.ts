@@ -6,7 +6,7 @@ import { isStagingFile, stagingPath } from '../../support/atomic-write.js';
 import type { Unit, UnitOutput, UnitResult } from '../../units/types.js';
 
 /**
- * What the coordinator (BullMQExecutor) and the worker processes (worker-main.ts) agree on:
+ * What the coordinator (BullMQExecutor) and the worker processes (src/bullmq-worker.ts) agree on:
  * the Redis connection, queue names, the job payload and the store of unit files in Redis.
  */
 
