@@ -1,17 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import type { Unit, UnitOutput } from '../units/types.js';
+import type { Unit, UnitKind, UnitOutput } from '../units/types.js';
 import { runExamples, runFooling, runLinearity, runRubbish } from './handlers/analyses.js';
-import type { Handler, WorkerContext } from './handlers/context.js';
+import type { Handler, UnitOf, WorkerContext } from './handlers/context.js';
 import { runCraft, runEvaluate } from './handlers/evaluate.js';
 import { runTrain } from './handlers/train.js';
 
 export { craft } from './handlers/evaluate.js';
 export { loadPredictor, unitData, type WorkerContext } from './handlers/context.js';
 
-// Every unit kind has exactly one handler; a new kind without one is a type error.
-const HANDLERS: Record<Unit['config']['kind'], Handler> = {
+// Every unit kind has exactly one handler, typed by its kind's config and artifacts; a new kind without one is a type error.
+const HANDLERS: { [K in UnitKind]: Handler<K> } = {
   train: runTrain,
   craft: runCraft,
   evaluate: runEvaluate,
@@ -25,7 +25,8 @@ const MB = 1024 * 1024;
 
 /** Runs a unit on this thread's tfjs engine; fails it if it leaves tensors behind. */
 export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitOutput> {
-  const handler = HANDLERS[unit.config.kind];
+  // TypeScript cannot tie the kind read here to the config it is called with; HANDLERS' type does.
+  const handler = HANDLERS[unit.config.kind] as (context: WorkerContext, unit: UnitOf<UnitKind>) => ReturnType<Handler<UnitKind>>;
   const startedAt = performance.timeOrigin + performance.now();
   const before = tf.memory().numTensors;
   const output = await handler(context, unit);

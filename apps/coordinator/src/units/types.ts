@@ -121,6 +121,7 @@ export interface ExamplesUnitConfig {
 }
 
 export type UnitConfig = ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
+export type UnitKind = UnitConfig['kind'];
 
 export interface Unit {
   key: string;

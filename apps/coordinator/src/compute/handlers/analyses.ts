@@ -4,7 +4,6 @@ import { exactSign, fgsm, foolingRun, lossGradient, rubbishExamples } from '@adv
 import { logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
 import { Classifier, asAttackTarget } from '@advx/models';
 import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../units/artifacts.js';
-import type { ExamplesUnitConfig, FoolingUnitConfig, LinearityUnitConfig, RubbishUnitConfig } from '../../units/types.js';
 import { withModelAndTestData, type Handler } from './context.js';
 import { craft } from './evaluate.js';
 
@@ -13,8 +12,8 @@ import { craft } from './evaluate.js';
 /** Rounds for artifacts: figures need 4 digits, and result.json stays small. */
 const rounded = (values: ArrayLike<number>) => Array.from(values, (v) => Math.round(v * 1e4) / 1e4);
 
-export const runExamples: Handler = async (context, unit) => {
-  const config = unit.config as ExamplesUnitConfig;
+export const runExamples: Handler<'examples'> = async (context, unit) => {
+  const { config } = unit;
   return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
     const n = Math.min(config.count, data.count);
     const tensors = tf.tidy(() => {
@@ -61,8 +60,8 @@ async function firstLayerFilters(model: Classifier, units: number): Promise<{ im
   return { images: values.map(rounded), pieces };
 }
 
-export const runRubbish: Handler = async (context, unit) => {
-  const config = unit.config as RubbishUnitConfig;
+export const runRubbish: Handler<'rubbish'> = async (context, unit) => {
+  const { config } = unit;
   return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
     const numClasses = data.numClasses;
     const samples = rubbishExamples(Rng.fromSeed(config.seed).fork('rubbish'), config.count, width);
@@ -95,8 +94,8 @@ export const runRubbish: Handler = async (context, unit) => {
   });
 };
 
-export const runLinearity: Handler = async (context, unit) => {
-  const config = unit.config as LinearityUnitConfig;
+export const runLinearity: Handler<'linearity'> = async (context, unit) => {
+  const { config } = unit;
   return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
     const x = data.images.slice(config.exampleIndex * width, (config.exampleIndex + 1) * width);
     const label = data.labels[config.exampleIndex];
@@ -121,8 +120,8 @@ export const runLinearity: Handler = async (context, unit) => {
   });
 };
 
-export const runFooling: Handler = async (context, unit) => {
-  const config = unit.config as FoolingUnitConfig;
+export const runFooling: Handler<'fooling'> = async (context, unit) => {
+  const { config } = unit;
   return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
     const classes = Array.from({ length: data.numClasses }, (_, i) => i);
     const result = await foolingRun(predictor, Rng.fromSeed(config.seed).fork('fooling'), { classes, samplesPerClass: config.samplesPerClass, eps: config.eps, maxSteps: config.maxSteps, inputSize: width });

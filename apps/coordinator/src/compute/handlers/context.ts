@@ -6,7 +6,8 @@ import { modelDirectory } from '../../units/files.js';
 import type { Runtime } from '../runtime.js';
 import type { ProgressEvent } from '../../units/progress.js';
 import { readResult as readStoredResult } from '../../units/store.js';
-import type { DatasetRef, Unit, UnitOutput, UnitResult } from '../../units/types.js';
+import type { ArtifactsByKind } from '../../units/artifacts.js';
+import type { DatasetRef, Metrics, Unit, UnitConfig, UnitKind, UnitResult } from '../../units/types.js';
 
 /** What a unit runs with: the worker's backend and its kernels' threads, the sweep's shared datasets, the runs directory. */
 export interface WorkerContext extends Runtime {
@@ -15,8 +16,14 @@ export interface WorkerContext extends Runtime {
   progress: (event: ProgressEvent) => void;
 }
 
-/** A unit kind's work: what it measured; the runner adds the backend, timing and memory. */
-export type Handler = (context: WorkerContext, unit: Unit) => Promise<Pick<UnitOutput, 'metrics' | 'artifacts'>>;
+/** A unit whose config is of kind K. */
+export type UnitOf<K extends UnitKind> = Unit & { config: Extract<UnitConfig, { kind: K }> };
+
+/**
+ * A unit kind's work: what it measured, and the artifacts its kind leaves (units/artifacts.ts); the
+ * runner adds the backend, timing and memory.
+ */
+export type Handler<K extends UnitKind> = (context: WorkerContext, unit: UnitOf<K>) => Promise<{ metrics: Metrics; artifacts?: K extends keyof ArtifactsByKind ? ArtifactsByKind[K] : never }>;
 
 /** Evaluation batch: large enough to keep matMuls efficient, small enough for FGSM's gradient memory. */
 const EVAL_BATCH = 500;

@@ -6,7 +6,7 @@ import { AgreementAccumulator, ClassificationAccumulator } from '@advx/metrics';
 import { asAttackTarget } from '@advx/models';
 import { decode, encode } from '../../units/codec.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
-import type { AttackSpec, CraftUnitConfig, EvaluateUnitConfig, Metrics } from '../../units/types.js';
+import type { AttackSpec, Metrics } from '../../units/types.js';
 import { craftedPath } from '../../units/files.js';
 import { collectBatches, flatSize, forEachBatch, loadPredictor, unitData, type Handler, type WorkerContext } from './context.js';
 
@@ -48,8 +48,8 @@ async function readCrafted(context: WorkerContext, craftKey: string, count: numb
  * Crafts adversarial examples on a source model once, for every evaluation that reads them (a row
  * of a transfer matrix), and stores them with the source's own predictions and error.
  */
-export const runCraft: Handler = async (context, unit) => {
-  const config = unit.config as CraftUnitConfig;
+export const runCraft: Handler<'craft'> = async (context, unit) => {
+  const { config } = unit;
   const data = unitData(context, config.dataset, config.split);
   const width = flatSize(data);
   const source = await loadPredictor(context, config.source);
@@ -81,8 +81,8 @@ export const runCraft: Handler = async (context, unit) => {
   }
 };
 
-export const runEvaluate: Handler = async (context, unit) => {
-  const config = unit.config as EvaluateUnitConfig;
+export const runEvaluate: Handler<'evaluate'> = async (context, unit) => {
+  const { config } = unit;
   const data = unitData(context, config.dataset, config.split);
   const width = flatSize(data);
   const sameModel = config.source.join() === config.target.join();

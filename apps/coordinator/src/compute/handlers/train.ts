@@ -3,7 +3,6 @@ import { Rng, type Dataset } from '@advx/data';
 import { Classifier, checkpointFromDecoded, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
 import { decode, encode } from '../../units/codec.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
-import type { TrainUnitConfig } from '../../units/types.js';
 import { checkpointPath, modelDirectory, tensorboardDirectory } from '../../units/files.js';
 import { flatSize, readResult, unitData, type Handler } from './context.js';
 import { openCurveWriter } from './learning-curves.js';
@@ -42,8 +41,8 @@ async function readCheckpoint(path: string): Promise<ProtocolCheckpoint | null> 
   }
 }
 
-export const runTrain: Handler = async (context, unit) => {
-  const config = unit.config as TrainUnitConfig;
+export const runTrain: Handler<'train'> = async (context, unit) => {
+  const { config } = unit;
   const started = performance.now();
   const rng = Rng.fromSeed(config.seed).fork(config.model.name);
   let data = unitData(context, config.dataset, 'train');
