@@ -1,7 +1,7 @@
 import { stringify } from 'safe-stable-stringify';
 import type { AnalysisRole, AttackSpec, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
-import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figures.js';
+import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
 
 export interface Plan {
@@ -150,7 +150,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
   return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles };
 }
 
-/** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figures.ts). */
+/** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figure-ids.ts). */
 function checkFigures(experiment: ExperimentSpec): void {
   for (const id of experiment.figures ?? []) {
     if (!isFigureId(id)) throw new Error(`experiment ${experiment.id}: unknown figure "${id}" (known: ${Object.keys(FIGURE_INPUTS).join(', ')})`);

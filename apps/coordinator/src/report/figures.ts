@@ -1,5 +1,5 @@
 import type { Plan } from '../catalogue/plan.js';
-import { FIGURE_INPUTS, type FigureId } from '../catalogue/figures.js';
+import { FIGURE_INPUTS, type FigureId } from '../catalogue/figure-ids.js';
 import { figureFiles, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure } from '../figures/index.js';
 import type { UnitStatus } from '../schedule/status.js';
 import type { ArtifactKind, ArtifactsByKind, TrainArtifacts } from '../units/artifacts.js';
@@ -14,7 +14,7 @@ function tile(pixels: number[], shape: [number, number, number], label: string, 
   return { pixels, height: shape[0], width: shape[1], channels: shape[2] as 1 | 3, label, scale };
 }
 
-/** A figure's inputs (catalogue/figures.ts), each the first seed's artifacts of its role, or null where there are none. */
+/** A figure's inputs (catalogue/figure-ids.ts), each the first seed's artifacts of its role, or null where there are none. */
 type FigureArtifacts<Id extends FigureId> = { [Name in keyof (typeof FIGURE_INPUTS)[Id]]: (typeof FIGURE_INPUTS)[Id][Name] extends { kind: infer Kind extends ArtifactKind } ? ArtifactsByKind[Kind] | null : never };
 
 /**

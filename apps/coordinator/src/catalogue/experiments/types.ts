@@ -1,7 +1,7 @@
 import type { DatasetName } from '@advx/data';
 import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
 import type { AttackSpec } from '../../units/types.js';
-import type { FigureId } from '../figures.js';
+import type { FigureId } from '../figure-ids.js';
 
 /** Attacks are a unit's config (units/types.ts); experiments name them the same way. */
 export type { AttackSpec };
@@ -127,6 +127,6 @@ export interface ExperimentSpec {
   claims: ClaimSpec[];
   /** Set by a `--claims` sweep (catalogue/restrict-claims.ts): the claims it left out, for the report. */
   omittedClaims?: string[];
-  /** Figures this experiment draws from its analyses' artifacts (the roles each reads: catalogue/figures.ts). */
+  /** Figures this experiment draws from its analyses' artifacts (the roles each reads: catalogue/figure-ids.ts). */
   figures?: FigureId[];
 }
