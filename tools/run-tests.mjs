@@ -1,4 +1,4 @@
-// The project's test command (`npm test`): typecheck, build, then the vitest suite once per
+// The project's test command (`npm test`): typecheck, build, import rules, then the vitest suite once per
 // backend — native TensorFlow and wasm — since results must hold on both. Ends with one line
 // "N passed, N failed" summing every pass, so a run that tested nothing is visible.
 import { spawnSync } from 'node:child_process';
@@ -28,6 +28,8 @@ const problems = [];
 for (const [label, command, args] of [
   ['typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']],
   ['build', process.execPath, ['tools/build.mjs']],
+  // Import rules (.dependency-cruiser.cjs): no circles, libs below apps, the coordinator's layers.
+  ['imports', 'npx', ['depcruise', 'apps', 'libs', 'tools', '--output-type', 'err']],
 ]) {
   console.log(`\n== ${label}`);
   if (run(command, args) !== 0) {

@@ -2,15 +2,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { threadsPerWorker } from './threads.js';
+import { threadsPerWorker } from './compute/runtime.js';
 import { stepFlops } from './bench/flops.js';
 import { runChild, type ChildResult, type ChildSettings } from './bench/measure.js';
 import { parseBenchArgs, type BenchOptions } from './bench/options.js';
-import { optionsOrExitCode } from './command-line.js';
+import { optionsOrExitCode } from './support/command-line.js';
 import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry } from './bench/report.js';
 import { runSweepOnce, type FarmRow, type FarmSection, type MemoryRow, type SweepExecutor, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
 import { maxoutSpec, type BackendName } from '@advx/models';
-import { writeFileAtomic } from './store.js';
+import { writeFileAtomic } from './support/atomic-write.js';
 
 /**
  * `nx run coordinator:bench [--quick] [--include-cpu] [--farm] …` — see bench/options.ts for flags.
@@ -167,7 +167,7 @@ async function runSweeps(o: BenchOptions): Promise<{ threads: ThreadsSection | S
   const b = await sweep(cores, 1);
   const configs = [a, b].map((r) => ({ label: `${r.workers} worker(s) × ${r.tfThreads} TF thread(s)`, workers: r.workers, tfThreads: r.tfThreads, sweepSeconds: r.sweepSeconds, processSeconds: r.processSeconds, complete: r.complete }));
   const fasterRun = a.sweepSeconds <= b.sweepSeconds ? a : b;
-  // The CLI's default --workers is availableParallelism(); threads.ts gives each threadsPerWorker().
+  // The CLI's default --workers is availableParallelism(); compute/runtime.ts gives each threadsPerWorker().
   const defaultWorkers = cores;
   const defaultThreads = threadsPerWorker(defaultWorkers);
   const threads: ThreadsSection = {

@@ -1,7 +1,7 @@
 import { DataError } from '@advx/data';
-import { parseSweepArgs } from './cli.js';
-import { optionsOrExitCode } from './command-line.js';
-import { runSweep } from './sweep.js';
+import { parseSweepArgs } from './sweep/options.js';
+import { optionsOrExitCode } from './support/command-line.js';
+import { runSweep } from './sweep/run.js';
 
 /**
  * `nx run coordinator:sweep [flags]`. Exit codes: 0 complete, 1 data error or incomplete sweep,

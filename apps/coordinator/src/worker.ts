@@ -1,45 +1,25 @@
 import { writeFileSync } from 'node:fs';
 import { BroadcastChannel } from 'node:worker_threads';
 import Piscina from 'piscina';
-import { isBackendName, kernelThreads, selectBackend } from '@advx/models';
-import { decode, encode } from './codec.js';
-import type { SharedDataset } from './shared-data.js';
-import type { Unit } from './units.js';
-import { runUnit, type ProgressEvent, type WorkerContext } from './handlers/index.js';
+import { runUnit, type WorkerContext } from './compute/run-unit.js';
+import { startRuntime } from './compute/runtime.js';
+import type { WorkerData, WorkerTask } from './execution/protocol.js';
+import { decode, encode } from './units/codec.js';
+import type { ProgressEvent } from './units/progress.js';
+import type { Unit } from './units/types.js';
 
-/** Piscina worker: one tfjs engine per thread, initialised once and reused for every unit it runs. */
-export interface WorkerData {
-  backend: string;
-  runsDir: string;
-  progressChannel: string;
-}
-
-/**
- * A unit as msgpackr bytes (transferred, not copied) and the sweep's datasets. The datasets live in
- * SharedArrayBuffers, which cross threads by reference: every task sees the same memory, and the
- * pool can start loading TensorFlow before the coordinator has finished reading the data.
- */
-export interface WorkerTask {
-  unit: Uint8Array;
-  datasets: Record<string, SharedDataset>;
-}
+/** Piscina's thread entry (execution/piscina.ts): one tfjs engine per thread, initialised once and reused for every unit it runs. */
 
 const data = Piscina.workerData as WorkerData;
 const channel = new BroadcastChannel(data.progressChannel);
 // Progress is best-effort; a worker that exits must not be kept alive by its channel.
 channel.unref();
 
-const ready: Promise<Omit<WorkerContext, 'datasets'>> = (async () => {
-  const requested = data.backend;
-  if (requested !== 'auto' && !isBackendName(requested)) throw new Error(`unknown backend ${requested}`);
-  const info = await selectBackend(requested);
-  return {
-    backend: info.name,
-    threads: await kernelThreads(info.name),
-    runsDir: data.runsDir,
-    progress: (event: ProgressEvent) => channel.postMessage(event),
-  };
-})();
+const ready: Promise<Omit<WorkerContext, 'datasets'>> = (async () => ({
+  ...(await startRuntime(data.backend)),
+  runsDir: data.runsDir,
+  progress: (event: ProgressEvent) => channel.postMessage(event),
+}))();
 
 /**
  * Fault injection for tests: ADVX_FAULT="exit:<role>" ends this worker thread (as a crash would)

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Report } from '../src/report.js';
+import type { Report } from '../src/report/model.js';
 import { backendArgs, mnistDir, root, runCli } from './helpers.js';
 
 /**

@@ -5,11 +5,11 @@ import { noBrowser, warnIfNoBrowser, withPage } from './browser.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPERIMENTS } from '../src/experiments/index.js';
-import { planExperiment } from '../src/plan.js';
-import type { Report } from '../src/report.js';
-import type { EvaluateUnitConfig, TrainUnitConfig, UnitResult } from '../src/units.js';
-import { craftedPath } from '../src/unit-files.js';
+import { EXPERIMENTS } from '../src/catalogue/experiments/index.js';
+import { planExperiment } from '../src/catalogue/plan.js';
+import type { Report } from '../src/report/model.js';
+import type { EvaluateUnitConfig, TrainUnitConfig, UnitResult } from '../src/units/types.js';
+import { craftedPath } from '../src/units/files.js';
 import { backendArgs, mnistDir, runCli, type CliRun } from './helpers.js';
 
 const backend = process.env.ADVX_TEST_BACKEND ?? 'auto';

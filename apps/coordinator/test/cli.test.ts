@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, existsSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSweepArgs } from '../src/cli.js';
-import { UsageError } from '../src/command-line.js';
+import { parseSweepArgs } from '../src/sweep/options.js';
+import { UsageError } from '../src/support/command-line.js';
 import { runCli } from './helpers.js';
 
 afterEach(() => vi.unstubAllEnvs());

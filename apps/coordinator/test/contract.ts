@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Metrics, UnitResult } from '../src/units.js';
+import type { Metrics, UnitResult } from '../src/units/types.js';
 
 /**
  * The determinism contract (README, "Determinism") as the tests check it.

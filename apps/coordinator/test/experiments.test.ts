@@ -5,14 +5,16 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SMOKE_NOTE } from '../src/experiments/types.js';
-import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/experiments/index.js';
-import { craftRole, curveRole, matrixRole, OBJECTIVE_STEP_VERSIONS, planExperiment, unitKey, type Plan } from '../src/plan.js';
-import { restrictToClaims } from '../src/restrict-claims.js';
-import { buildReport, renderMarkdown } from '../src/report.js';
-import { writeFiguresAndHtml } from '../src/report-figures.js';
-import type { UnitStatus } from '../src/scheduler.js';
-import type { EvaluateUnitConfig, TrainUnitConfig, Unit } from '../src/units.js';
+import { SMOKE_NOTE } from '../src/catalogue/experiments/types.js';
+import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/catalogue/experiments/index.js';
+import { craftRole, curveRole, matrixRole, planExperiment, type Plan } from '../src/catalogue/plan.js';
+import { OBJECTIVE_STEP_VERSIONS, unitKey } from '../src/units/key.js';
+import { restrictToClaims } from '../src/catalogue/restrict-claims.js';
+import { buildReport } from '../src/report/build.js';
+import { renderMarkdown } from '../src/report/markdown.js';
+import { writeFiguresAndHtml } from '../src/report/html.js';
+import type { UnitStatus } from '../src/schedule/status.js';
+import type { EvaluateUnitConfig, TrainUnitConfig, Unit } from '../src/units/types.js';
 
 // Figures are drawn by the real builders in report-figures.ts; only the SVG/PNG/HTML writing is stubbed.
 const drawn = vi.hoisted(() => [] as { id: string; kind: string }[]);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { farmProfile } from '../src/farm-profile.js';
-import type { UnitStatus } from '../src/scheduler.js';
-import type { RunInfo, Unit } from '../src/units.js';
+import { farmProfile } from '../src/schedule/farm-profile.js';
+import type { UnitStatus } from '../src/schedule/status.js';
+import type { RunInfo, Unit } from '../src/units/types.js';
 
 const T0 = 1_000_000;
 const status = (key: string, run: Partial<RunInfo> & Pick<RunInfo, 'worker' | 'startedAt' | 'finishedAt'>, state: UnitStatus['state'] = 'done'): UnitStatus => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Report } from '../src/report.js';
+import type { Report } from '../src/report/model.js';
 import { beyondContract, unitResults } from './contract.js';
 import { mnistDir, nativeTensorFlowPass, runCli } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type winston from 'winston';
-import { EtaEstimator, formatDuration, SweepProgress } from '../src/progress.js';
-import type { UnitStatus } from '../src/scheduler.js';
-import type { Unit, UnitConfig } from '../src/units.js';
+import { EtaEstimator, formatDuration, SweepProgress } from '../src/schedule/progress.js';
+import type { UnitStatus } from '../src/schedule/status.js';
+import type { Unit, UnitConfig } from '../src/units/types.js';
 
 const unit = (key: string, role: string, kind: UnitConfig['kind']): Unit => ({ key, role, seed: 1, config: { kind } as UnitConfig, dependsOn: [] });
 const done = (u: Unit, computeSeconds: number, worker = 'w1'): UnitStatus => ({
@@ -72,7 +72,7 @@ describe('SweepProgress without a terminal', () => {
     expect(lines.at(-1)).toMatch(/^training: maxout#1 epoch 3\/10 loss 0\.000 best 2 \|/);
     progress.onEpoch(epoch('t1', 'maxout', 1, 5, 40, { stage: 2, bestEpoch: 2 }));
     expect(lines.at(-1)).toMatch(/^training: maxout#1 stage 2 epoch 1\/5 loss 0\.000 best 2 \|/);
-    progress.onUnit(done(units[0], 100), { cached: 0, done: 1, failed: 0, skipped: 0, cancelled: 0, running: 0, pending: 1 }, true);
+    progress.onUnit(done(units[0], 100), { pending: 1, running: 0, retrying: 0, cached: 0, done: 1, failed: 0, skipped: 0, cancelled: 0 }, true);
     expect(lines.at(-1)).toMatch(/^finished maxout seed 1 \(t1\) in 100\.0 s \[1\/2, ETA ≥ 0s\]$/);
     progress.stop();
   });

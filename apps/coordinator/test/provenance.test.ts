@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { provenanceLine, provenanceOf } from '../src/provenance.js';
-import type { UnitStatus } from '../src/scheduler.js';
-import type { RunInfo, UnitResult } from '../src/units.js';
+import { provenanceLine, provenanceOf } from '../src/report/provenance.js';
+import type { UnitStatus } from '../src/schedule/status.js';
+import type { RunInfo, UnitResult } from '../src/units/types.js';
 
 /** A finished unit computed on `backend` with `threads` kernel threads on `cpu` (undefined: not recorded). */
 function status(key: string, backend: string, threads?: number, cpu?: string): UnitStatus {

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EXPERIMENTS } from '../src/experiments/index.js';
-import type { Executor } from '../src/executor.js';
-import { planExperiment, unitKey } from '../src/plan.js';
-import { runUnits } from '../src/scheduler.js';
-import { RunStore } from '../src/store.js';
-import type { Unit, UnitOutput } from '../src/units.js';
+import { EXPERIMENTS } from '../src/catalogue/experiments/index.js';
+import type { Executor } from '../src/schedule/executor.js';
+import { planExperiment } from '../src/catalogue/plan.js';
+import { unitKey } from '../src/units/key.js';
+import { runUnits } from '../src/schedule/scheduler.js';
+import { RunStore } from '../src/units/store.js';
+import type { Unit, UnitOutput } from '../src/units/types.js';
 
 const experiment = EXPERIMENTS['fgsm-baseline'];
 

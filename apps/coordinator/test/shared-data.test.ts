@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadDataset } from '@advx/data';
-import { shareSplits, viewSplit } from '../src/shared-data.js';
+import { shareSplits, viewSplit } from '../src/compute/shared-data.js';
 import { mnistDir } from './helpers.js';
 
 /** Byte-for-byte equality of two typed arrays (toEqual walks 39 million elements one by one). */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { availableParallelism } from 'node:os';
-import { resolveThreadsPerUnit, setTensorFlowThreads, threadsPerWorker } from '../src/threads.js';
-import { UsageError } from '../src/command-line.js';
+import { resolveThreadsPerUnit, setTensorFlowThreads, threadsPerWorker } from '../src/compute/runtime.js';
+import { UsageError } from '../src/support/command-line.js';
 
 afterEach(() => vi.unstubAllEnvs());
 

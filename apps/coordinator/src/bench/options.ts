@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 
-import { integerAtLeast, parseCommand } from '../command-line.js';
+import { integerAtLeast, parseCommand } from '../support/command-line.js';
 
 export interface BenchOptions {
   quick: boolean;

@@ -1,5 +1,5 @@
 import type { ChildResult } from './measure.js';
-import type { FarmProfile } from '../farm-profile.js';
+import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { FarmSection, MemoryRow, ThreadsSection } from './sweeps.js';
 
 export interface BackendEntry {
@@ -161,7 +161,7 @@ export function renderMarkdown(r: BenchReport): string {
     lines.push(`${t.sweep.seeds.length} seeds of \`--experiment ${t.sweep.experiment} --preset ${t.sweep.preset}\` through the CLI, backend ${t.sweep.backend}, fresh \`--out\` each.`, '');
     lines.push('| configuration | sweep wall s | process wall s | complete |', '|---|---:|---:|---|');
     for (const c of t.configs) lines.push(`| ${c.label} | ${num(c.sweepSeconds, 1)} | ${num(c.processSeconds, 1)} | ${c.complete ? 'yes' : 'NO'} |`);
-    lines.push('', `Faster: **${t.faster}**. Project default (threads.ts \`threadsPerWorker\` with the CLI's default workers): ${t.projectDefault} — ${t.defaultIsFaster ? 'agrees with the measurement' : '**disagrees with the measurement**'}.`, '');
+    lines.push('', `Faster: **${t.faster}**. Project default (compute/runtime.ts \`threadsPerWorker\` with the CLI's default workers): ${t.projectDefault} — ${t.defaultIsFaster ? 'agrees with the measurement' : '**disagrees with the measurement**'}.`, '');
   }
 
   lines.push('## Farm', '');

@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { FarmProfile } from '../farm-profile.js';
+import type { FarmProfile } from '../schedule/farm-profile.js';
 
 /**
  * Whole sweeps through the real CLI (`node dist/apps/coordinator/main.mjs …`), each in a fresh
@@ -113,7 +113,7 @@ export interface ThreadsSection {
   /** cores workers × 1 TF thread against 1 worker × cores TF threads. */
   configs: { label: string; workers: number; tfThreads: number; sweepSeconds: number; processSeconds: number; complete: boolean }[];
   faster: string;
-  /** The configuration threads.ts's threadsPerWorker gives for the CLI's default worker count. */
+  /** The configuration compute/runtime.ts's threadsPerWorker gives for the CLI's default worker count. */
   projectDefault: string;
   defaultIsFaster: boolean;
 }

@@ -1,9 +1,9 @@
 // The sweep's report.html: one self-contained file (inline CSS, figures as PNG data URIs, no network).
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { SMOKE_NOTE } from '../experiments/types.js';
-import { escapeXml as esc, writeAtomic } from './output.js';
-import type { HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure } from './types.js';
+import { writeFileAtomic } from '../support/atomic-write.js';
+import { escapeXml as esc } from './output.js';
+import type { HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure, StatusTone } from './types.js';
 
 const percent = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
 const htmlId = (prefix: string, id: string) => `${prefix}-${id.replace(/\s+/g, '-')}`;
@@ -13,21 +13,13 @@ function link(from: string, target: string): string {
   return relative(from, resolve(target)).split(sep).map(encodeURIComponent).join('/');
 }
 
-function statusClass(status: string): string {
-  const s = status.toLowerCase();
-  if (/^(reproduced|within|done|cached|ok)/.test(s)) return 'ok';
-  if (/^(differs|off)/.test(s)) return 'warn';
-  if (/^(failed|error)/.test(s)) return 'bad';
-  return 'muted';
-}
-
-const badge = (status: string) => `<span class="status ${statusClass(status)}">${esc(status)}</span>`;
+const badge = (status: string, tone: StatusTone) => `<span class="status ${tone}">${esc(status)}</span>`;
 
 function metricCells(name: string, m: HtmlMetric): string {
   const ours = m.n > 0 ? `${percent(m.mean)} <span class="pm">± ${percent(m.std)}</span>` : '–';
   const ci = m.n > 0 && Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–';
   const tolerance = m.tolerance === null ? '' : ` title="tolerance ±${(m.tolerance * 100).toFixed(2)} pp"`;
-  return `<td class="metric">${esc(name)}</td><td class="num"${tolerance}>${m.paper === null ? '–' : percent(m.paper)}</td><td class="num">${ours}</td><td class="num">${ci}</td><td class="num">${m.n}</td><td>${badge(m.status)}</td>`;
+  return `<td class="metric">${esc(name)}</td><td class="num"${tolerance}>${m.paper === null ? '–' : percent(m.paper)}</td><td class="num">${ours}</td><td class="num">${ci}</td><td class="num">${m.n}</td><td>${badge(m.status, m.tone)}</td>`;
 }
 
 function runLinks(claim: HtmlClaim, runs: Map<string, HtmlRun>): string {
@@ -44,7 +36,7 @@ function runLinks(claim: HtmlClaim, runs: Map<string, HtmlRun>): string {
 function claimRows(claim: HtmlClaim, runs: Map<string, HtmlRun>): string {
   const metrics = Object.entries(claim.metrics);
   const span = Math.max(1, metrics.length);
-  const head = `<td rowspan="${span}" class="claim"><a class="cid" href="#${esc(htmlId('claim', claim.id))}">${esc(claim.id)}</a><div class="desc">${esc(claim.description)}</div><div>${badge(claim.status)}</div>${runLinks(claim, runs)}</td>`;
+  const head = `<td rowspan="${span}" class="claim"><a class="cid" href="#${esc(htmlId('claim', claim.id))}">${esc(claim.id)}</a><div class="desc">${esc(claim.description)}</div><div>${badge(claim.status, claim.tone)}</div>${runLinks(claim, runs)}</td>`;
   if (metrics.length === 0) return `<tr id="${esc(htmlId('claim', claim.id))}">${head}<td colspan="6" class="muted">no metrics</td></tr>`;
   return metrics
     .map(([name, m], i) => (i === 0 ? `<tr id="${esc(htmlId('claim', claim.id))}" class="first">${head}${metricCells(name, m)}</tr>` : `<tr>${metricCells(name, m)}</tr>`))
@@ -165,15 +157,16 @@ export async function renderHtmlReport(report: HtmlReportInput, figures: Rendere
   }
 
   const claims = report.experiments.flatMap((e) => e.claims);
-  const tally = new Map<string, number>();
+  // Claims that hold are tallied as reproduced and those that do not as differs, whatever metrics they name.
+  const tally = new Map<string, { tone: StatusTone; n: number }>();
   for (const c of claims) {
-    const key = statusClass(c.status) === 'ok' ? 'reproduced' : statusClass(c.status) === 'warn' ? 'differs' : c.status;
-    tally.set(key, (tally.get(key) ?? 0) + 1);
+    const label = c.tone === 'ok' ? 'reproduced' : c.tone === 'warn' ? 'differs' : c.status;
+    tally.set(label, { tone: c.tone, n: (tally.get(label)?.n ?? 0) + 1 });
   }
 
   const runRows = report.runs.map((r) => {
     const result = r.resultPath ? `<a href="${esc(link(reportDir, r.resultPath))}">result.json</a>` : '<span class="muted">–</span>';
-    return `<tr id="${esc(htmlId('run', r.key))}"><td>${esc(r.key)}</td><td>${esc(r.role)}</td><td class="num">${r.seed}</td><td>${badge(r.status)}</td><td>${result}</td></tr>`;
+    return `<tr id="${esc(htmlId('run', r.key))}"><td>${esc(r.key)}</td><td>${esc(r.role)}</td><td class="num">${r.seed}</td><td>${badge(r.status, r.tone)}</td><td>${result}</td></tr>`;
   });
 
   const html = `<!DOCTYPE html>
@@ -196,7 +189,7 @@ export async function renderHtmlReport(report: HtmlReportInput, figures: Rendere
 ${report.provenance ? `<dt>provenance</dt><dd>${esc(report.provenance.replace(/^Provenance: /, ''))}</dd>\n` : ''}<dt>generated</dt><dd>${esc(report.generatedAt)}</dd>
 <dt>command</dt><dd><code>${esc(report.command)}</code></dd>
 </dl>
-${report.preset === 'smoke' ? `<p class="summary"><strong>${esc(SMOKE_NOTE)}</strong></p>\n` : ''}<p class="summary">${claims.length} claims: ${[...tally].map(([s, n]) => `${badge(s)}×${n}`).join(' ') || '–'}</p>
+${report.notice ? `<p class="summary"><strong>${esc(report.notice)}</strong></p>\n` : ''}<p class="summary">${claims.length} claims: ${[...tally].map(([label, { tone, n }]) => `${badge(label, tone)}×${n}`).join(' ') || '–'}</p>
 <nav class="toc"><ol>${report.experiments.map((e) => `<li><a href="#${esc(htmlId('exp', e.id))}">${esc(e.title)}</a> <span class="note">(${esc(e.section)})</span>${e.skipped ? ' <span class="status muted">skipped</span>' : ''}</li>`).join('')}${rest.length ? '<li><a href="#other-figures">Other figures</a></li>' : ''}<li><a href="#runs">Runs</a></li></ol></nav>
 </header>
 ${sections.join('\n')}
@@ -211,5 +204,5 @@ ${runRows.join('\n')}
 </body>
 </html>
 `;
-  await writeAtomic(path, html);
+  await writeFileAtomic(path, html);
 }

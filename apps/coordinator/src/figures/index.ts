@@ -14,7 +14,8 @@ export type {
   HtmlClaim,
   HtmlMetric,
   HtmlRun,
+  StatusTone,
 } from './types.js';
-export { renderFigure } from './render.js';
+export { figureFiles, renderFigure } from './render.js';
 export { renderHtmlReport } from './html.js';
 export { chartSpec } from './charts.js';

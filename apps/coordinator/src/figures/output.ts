@@ -1,22 +1,7 @@
-// Files and rasterisation shared by every figure kind: atomic writes, and SVG → PNG through resvg
+// Rasterisation shared by every figure kind: SVG → PNG through resvg
 // with a font that is known to be on the machine (resvg draws no text at all without one).
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { renderAsync, type ResvgRenderOptions } from '@resvg/resvg-js';
-
-/** Writes beside the target and renames, so readers never see a half-written file. */
-export async function writeAtomic(path: string, contents: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const staging = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await writeFile(staging, contents);
-    await rename(staging, path);
-  } catch (error) {
-    await rm(staging, { force: true });
-    throw error;
-  }
-}
 
 /** Font stack written into every SVG; DejaVu Sans comes from Debian's fonts-dejavu-core. */
 export const FONT_FAMILY = 'DejaVu Sans, Verdana, Arial, Helvetica, sans-serif';

@@ -87,6 +87,9 @@ export interface RenderedFigure {
   pngPath: string;
 }
 
+/** How a status badge is coloured; the page shows `status` words and never reads them. */
+export type StatusTone = 'ok' | 'warn' | 'bad' | 'muted';
+
 export interface HtmlMetric {
   paper: number | null;
   mean: number;
@@ -94,6 +97,7 @@ export interface HtmlMetric {
   ci95: number;
   n: number;
   status: string;
+  tone: StatusTone;
   tolerance: number | null;
 }
 
@@ -101,6 +105,7 @@ export interface HtmlClaim {
   id: string;
   description: string;
   status: string;
+  tone: StatusTone;
   /** Unit keys whose results fed this claim. */
   runs: string[];
   metrics: Record<string, HtmlMetric>;
@@ -123,6 +128,7 @@ export interface HtmlRun {
   role: string;
   seed: number;
   status: string;
+  tone: StatusTone;
   resultPath: string | null;
 }
 
@@ -134,8 +140,10 @@ export interface HtmlReportInput {
   wallSeconds: number;
   generatedAt: string;
   command: string;
-  /** Backends, threads per unit and CPUs of the units, one line (provenance.ts). */
+  /** Backends, threads per unit and CPUs of the units, one line. */
   provenance?: string;
+  /** Shown in bold above the claims (a smoke report's warning that its statuses say nothing about the paper). */
+  notice?: string;
   experiments: HtmlExperiment[];
   runs: HtmlRun[];
 }

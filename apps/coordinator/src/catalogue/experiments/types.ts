@@ -1,0 +1,132 @@
+import type { DatasetName } from '@advx/data';
+import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
+import type { AttackSpec } from '../../units/types.js';
+import type { FigureId } from '../figure-ids.js';
+
+/** Attacks are a unit's config (units/types.ts); experiments name them the same way. */
+export type { AttackSpec };
+
+export type PresetName = 'smoke' | 'cpu' | 'paper';
+export const PRESET_NAMES: readonly PresetName[] = ['smoke', 'cpu', 'paper'];
+
+/** Said wherever a smoke report shows claims: its statuses compare barely trained models with the paper. */
+export const SMOKE_NOTE = 'Smoke preset: small models trained for seconds to check the machinery; a claim marked reproduced here says nothing about the paper. Use --preset cpu or paper for numbers.';
+
+/** How much of the data and schedule a preset uses; the report states it beside every number. */
+export interface PresetScale {
+  /** Training examples taken from the start of the training split (null = all of it). */
+  trainCount: number | null;
+  /** Test examples evaluated (null = all 10,000). */
+  testCount: number | null;
+  /** Held-out validation size carved from the end of the training set (the maxout papers use 10,000). */
+  validationSize: number;
+  /** Validation examples monitored by early stopping and trained on by the continued stage (null or absent = all). */
+  validationCount?: number | null;
+  /** Where the preset departs from the paper's protocol, for the report. */
+  shortened: string;
+}
+
+/** A model an experiment trains once per seed (or `members` times per seed, for an ensemble). */
+export interface ModelRole {
+  /** One architecture, or one per preset where the paper's does not fit the cpu budget. */
+  spec: ModelSpec | Record<PresetName, ModelSpec>;
+  training: Record<PresetName, TrainConfig>;
+  /** Train this many members per seed, with seeds seed + 1000·i (an ensemble, §9). */
+  members?: number;
+  earlyStopping?: Record<PresetName, EarlyStoppingRule>;
+  /** Stage 2 of the paper's protocol: continue on all 60,000 from the best epoch (protocol.ts); null per preset = none. */
+  continuation?: Record<PresetName, Continuation | null>;
+  /** Retrain on training + validation for the epochs that this role's early stopping chose (§6). */
+  retrainFrom?: string;
+  /** App. A: extra "none" class of N(0, I) rubbish examples, this many of them. */
+  rubbishClass?: Record<PresetName, number>;
+}
+
+/**
+ * Models are named by role; "ensemble" means every member of a role with `members`, and
+ * "ensemble#0" one member.
+ */
+export type ModelRef = string;
+
+export interface EvaluationRole {
+  source: ModelRef;
+  /** Defaults to the source (no transfer). */
+  target?: ModelRef;
+  /** A second model judged on the same examples, whose predictions the target's are compared with. */
+  reference?: ModelRef;
+  attack: AttackSpec | null;
+  split?: 'train' | 'test';
+}
+
+export type AnalysisRole =
+  /** Figures 1–3: a few test examples with their gradient sign and FGSM versions, and first-layer weights. */
+  | { kind: 'examples'; model: ModelRef; attack: AttackSpec; count: number; weights: boolean }
+  | { kind: 'rubbish'; model: ModelRef; count: Record<PresetName, number>; attack?: AttackSpec }
+  | { kind: 'linearity'; model: ModelRef; exampleIndex: number; epsMax: number; points: number }
+  | { kind: 'fooling'; model: ModelRef; samplesPerClass: Record<PresetName, number>; eps: number; maxSteps: number };
+
+export interface MetricClaim {
+  /** The paper's value as a fraction (null when the paper gives none and we only report ours). */
+  paper: number | null;
+  /** |ours − paper| within this absolute tolerance counts as reproduced. */
+  tolerance?: number;
+  /** The paper states a bound rather than a value ("over 5% training error"): ours must lie on its side. */
+  bound?: 'atLeast' | 'atMost';
+  /** Which unit role (evaluation or analysis) and which of its metrics supplies the number. */
+  from: { unit: string; metric: string };
+  /**
+   * Set on another reading of the claim (clipped FGSM, another definition of confidence): shown
+   * beside the paper's value with its own status, but it does not decide the claim's status.
+   */
+  alternative?: string;
+}
+
+export interface ClaimSpec {
+  id: string;
+  description: string;
+  metrics: Record<string, MetricClaim>;
+}
+
+/** A matrix over models (transfer or agreement), each cell an evaluation unit. */
+export interface MatrixSpec {
+  id: string;
+  title: string;
+  models: ModelRef[];
+  attack: AttackSpec;
+  /** Cell value: the target's error on the source's adversarial examples, or how often it agrees with the source. */
+  metrics: ('adv_error' | 'agreement' | 'agreement_both_wrong')[];
+}
+
+/** A curve of error against ε for models and attacks (beyond the paper). */
+export interface CurveSpec {
+  id: string;
+  title: string;
+  models: ModelRef[];
+  attacks: ('fgsm' | 'bim' | 'pgd')[];
+  epsilons: number[];
+  steps: number;
+}
+
+/** An experiment of the paper, declared as data: what to train, what to measure, what the paper says. */
+export interface ExperimentSpec {
+  id: string;
+  title: string;
+  /** Where in the paper the claims come from. */
+  section: string;
+  dataset: DatasetName;
+  /** Restrict the dataset to these classes, relabelled 0..k-1. */
+  classes?: number[];
+  scale: Record<PresetName, PresetScale>;
+  /** Run only the first n of the sweep's seeds on a preset where the experiment is too costly (the report says so). */
+  maxSeeds?: Partial<Record<PresetName, number>>;
+  models: Record<string, ModelRole>;
+  evaluations: Record<string, EvaluationRole>;
+  analyses?: Record<string, AnalysisRole>;
+  matrices?: MatrixSpec[];
+  curves?: CurveSpec[];
+  claims: ClaimSpec[];
+  /** Set by a `--claims` sweep (catalogue/restrict-claims.ts): the claims it left out, for the report. */
+  omittedClaims?: string[];
+  /** Figures this experiment draws from its analyses' artifacts (the roles each reads: catalogue/figure-ids.ts). */
+  figures?: FigureId[];
+}

@@ -1,0 +1,175 @@
+import { stringify } from 'safe-stable-stringify';
+import type { AnalysisRole, AttackSpec, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
+import { unitKey } from '../units/key.js';
+import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
+import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
+
+export interface Plan {
+  experiment: ExperimentSpec;
+  preset: PresetName;
+  seeds: number[];
+  units: Unit[];
+  /** unit role → seed → unit key, for aggregating claims, matrices and curves. */
+  roles: Map<string, Map<number, string>>;
+  /** Matrix id → the roles of its cells, [source][target] in the matrix's model order. */
+  matrixRoles: Record<string, string[][]>;
+  /** Curve id → its series (model × attack, in the curve's order), each point's ε and role. */
+  curveRoles: Record<string, { model: ModelRef; attack: CurveSpec['attacks'][number]; points: { eps: number; role: string }[] }[]>;
+}
+
+export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${source}→${target}`;
+export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${model}:${attack}:${eps}`;
+
+export function craftRole(source: ModelRef, attack: AttackSpec, split: 'train' | 'test'): string {
+  const steps = attack.kind === 'fgsm' ? '' : `×${attack.steps}`;
+  return `craft:${source}:${attack.kind}@${attack.eps}${steps}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
+}
+
+function curveAttack(kind: 'fgsm' | 'bim' | 'pgd', eps: number, steps: number): AttackSpec {
+  // Iterative attacks use the customary step of 2.5·ε / steps (Madry et al.), so they can cross the ball.
+  // Curves go beyond the paper: their attacks keep to the pixel box, as robustness evaluations do.
+  return kind === 'fgsm' ? { kind, eps, clip: true } : { kind, eps, steps, stepSize: (2.5 * eps) / steps, clip: true };
+}
+
+/** Expands an experiment into units for each seed: training first, then what reads the models. */
+export function planExperiment(experiment: ExperimentSpec, preset: PresetName, seeds: number[], datasetChecksum: string): Plan {
+  const scale = experiment.scale[preset];
+  const dataset: DatasetRef = {
+    name: experiment.dataset,
+    checksum: datasetChecksum,
+    trainCount: scale.trainCount,
+    testCount: scale.testCount,
+    validationSize: scale.validationSize,
+    // Only where a preset sets it, so the keys of runs that monitor the whole split did not change when it came.
+    ...(scale.validationCount ? { validationCount: scale.validationCount } : {}),
+    classes: experiment.classes ?? null,
+  };
+  const units: Unit[] = [];
+  const roles = new Map<string, Map<number, string>>();
+  const add = (role: string, seed: number, config: UnitConfig, dependsOn: string[]) => {
+    const key = unitKey(config);
+    units.push({ key, role, seed, config, dependsOn });
+    if (!roles.has(role)) roles.set(role, new Map());
+    roles.get(role)!.set(seed, key);
+    return key;
+  };
+
+  checkFigures(experiment);
+  // The roles of matrix cells and curve points are named here only; the report reads them from the plan.
+  const matrixRoles = Object.fromEntries((experiment.matrices ?? []).map((m) => [m.id, m.models.map((source) => m.models.map((target) => matrixRole(m.id, source, target)))]));
+  const curveRoles = Object.fromEntries(
+    (experiment.curves ?? []).map((c) => [c.id, c.models.flatMap((model) => c.attacks.map((attack) => ({ model, attack, points: c.epsilons.map((eps) => ({ eps, role: curveRole(c.id, model, attack, eps) })) })))]),
+  );
+  const cap = experiment.maxSeeds?.[preset];
+  const planned = cap ? seeds.slice(0, cap) : seeds;
+  // Training reads neither the test split nor its size: leave it out of train keys so experiments
+  // that evaluate on different test subsets still share their trained models.
+  const trainDataset: DatasetRef = { ...dataset, testCount: null };
+  for (const seed of planned) {
+    const members = new Map<string, string[]>();
+    // Roles that retrain from another role's choice of epochs come after it.
+    const order = Object.entries(experiment.models).sort(([, a], [, b]) => Number(!!a.retrainFrom) - Number(!!b.retrainFrom));
+    for (const [role, model] of order) {
+      const keys: string[] = [];
+      const count = model.members ?? 1;
+      for (let i = 0; i < count; i++) {
+        const chooser = model.retrainFrom ? members.get(model.retrainFrom)?.[i] : undefined;
+        if (model.retrainFrom && !chooser) throw new Error(`experiment ${experiment.id}: model "${role}" retrains from unknown model "${model.retrainFrom}"`);
+        if (model.retrainFrom && !experiment.models[model.retrainFrom].earlyStopping) {
+          throw new Error(`experiment ${experiment.id}: model "${role}" retrains from "${model.retrainFrom}", which has no early stopping to choose the epochs`);
+        }
+        const config: UnitConfig = {
+          kind: 'train',
+          dataset: trainDataset,
+          model: 'hidden' in model.spec ? model.spec : model.spec[preset],
+          training: model.training[preset],
+          seed: seed + 1000 * i,
+          earlyStopping: model.earlyStopping?.[preset] ?? null,
+          continuation: model.continuation?.[preset] ?? null,
+          epochsFrom: chooser ?? null,
+          includeValidation: !!model.retrainFrom,
+          rubbishClass: model.rubbishClass?.[preset] ?? null,
+        };
+        keys.push(add(count > 1 ? `${role}#${i}` : role, seed, config, chooser ? [chooser] : []));
+      }
+      members.set(role, keys);
+    }
+
+    const resolve = (ref: ModelRef, context: string): string[] => {
+      const [role, index] = ref.split('#');
+      const keys = members.get(role);
+      if (!keys) throw new Error(`experiment ${experiment.id}: ${context} names unknown model "${ref}"`);
+      if (index === undefined) return keys;
+      const key = keys[Number(index)];
+      if (!key) throw new Error(`experiment ${experiment.id}: ${context} names member ${index} of "${role}", which has ${keys.length}`);
+      return [key];
+    };
+    // Evaluations are collected first: those that attack the same source the same way share one
+    // craft unit (a transfer-matrix row is crafted once, then judged by every target).
+    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef }[] = [];
+    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef) => {
+      const context = `evaluation "${role}"`;
+      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source });
+    };
+
+    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference);
+    for (const matrix of experiment.matrices ?? []) {
+      matrix.models.forEach((source, i) => matrix.models.forEach((target, j) => evaluate(matrixRoles[matrix.id][i][j], source, target, matrix.attack, 'test')));
+    }
+    for (const curve of experiment.curves ?? []) {
+      for (const { model, attack, points } of curveRoles[curve.id]) for (const { eps, role } of points) evaluate(role, model, model, curveAttack(attack, eps, curve.steps), 'test');
+    }
+
+    const evaluationsPerCraft = new Map<string, number>();
+    const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split }) ?? '' : null);
+    for (const e of evaluations) {
+      const id = craftId(e);
+      if (id) evaluationsPerCraft.set(id, (evaluationsPerCraft.get(id) ?? 0) + 1);
+    }
+    const crafts = new Map<string, string>();
+    for (const e of evaluations) {
+      const id = craftId(e);
+      let craftUnit: string | undefined;
+      if (id && e.attack && evaluationsPerCraft.get(id)! > 1) {
+        craftUnit = crafts.get(id);
+        if (!craftUnit) {
+          craftUnit = add(craftRole(e.sourceRef, e.attack, e.split), seed, { kind: 'craft', dataset, source: e.source, attack: e.attack, split: e.split, seed }, e.source);
+          crafts.set(id, craftUnit);
+        }
+      }
+      const reference = e.reference ? { reference: e.reference } : {};
+      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
+      const judges = [...e.target, ...(e.reference ?? [])];
+      add(e.role, seed, config, craftUnit ? [craftUnit, ...judges] : [...new Set([...e.source, ...judges])]);
+    }
+    for (const [role, analysis] of Object.entries(experiment.analyses ?? {})) {
+      const model = resolve(analysis.model, `analysis "${role}"`);
+      add(role, seed, analysisConfig(analysis, model, dataset, preset, seed), model);
+    }
+  }
+  return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles };
+}
+
+/** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figure-ids.ts). */
+function checkFigures(experiment: ExperimentSpec): void {
+  for (const id of experiment.figures ?? []) {
+    if (!isFigureId(id)) throw new Error(`experiment ${experiment.id}: unknown figure "${id}" (known: ${Object.keys(FIGURE_INPUTS).join(', ')})`);
+    for (const { role, kind } of Object.values<FigureInput>(FIGURE_INPUTS[id])) {
+      const analysis = experiment.analyses?.[role];
+      if (analysis?.kind !== kind) throw new Error(`experiment ${experiment.id}: figure ${id} draws from a ${kind} analysis "${role}", which the experiment ${analysis ? `has as ${analysis.kind}` : 'lacks'}`);
+    }
+  }
+}
+
+function analysisConfig(analysis: AnalysisRole, model: string[], dataset: DatasetRef, preset: PresetName, seed: number): UnitConfig {
+  switch (analysis.kind) {
+    case 'examples':
+      return { kind: 'examples', dataset, model, attack: analysis.attack, count: analysis.count, weights: analysis.weights, seed };
+    case 'rubbish':
+      return { kind: 'rubbish', dataset, model, count: analysis.count[preset], attack: analysis.attack ?? null, seed };
+    case 'linearity':
+      return { kind: 'linearity', dataset, model, exampleIndex: analysis.exampleIndex, epsMax: analysis.epsMax, points: analysis.points, seed };
+    case 'fooling':
+      return { kind: 'fooling', dataset, model, samplesPerClass: analysis.samplesPerClass[preset], eps: analysis.eps, maxSteps: analysis.maxSteps, seed };
+  }
+}

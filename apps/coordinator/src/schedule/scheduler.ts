@@ -1,0 +1,126 @@
+import type { Executor } from '../schedule/executor.js';
+import type { RunStore } from '../units/store.js';
+import type { Unit, UnitResult } from '../units/types.js';
+import { isFinal, succeeded, type StateCounts, type UnitStatus } from './status.js';
+
+
+export interface ScheduleOptions {
+  executor: Executor;
+  store: RunStore;
+  /** Extra attempts after a unit's first failure (a thrown error or a dead worker). */
+  retries: number;
+  /** Per-attempt time limit; a unit over it is aborted (its worker is terminated) and retried. */
+  unitTimeoutMs?: number;
+  /** Stops scheduling new units when aborted; running ones finish and are kept. */
+  signal?: AbortSignal;
+  /**
+   * Units handed to the executor at once (its worker count). Holding the rest back lets the
+   * scheduler choose: units that read finished models go first, so claims fill in as the sweep
+   * runs and an interrupted sweep has as many complete seeds as possible.
+   */
+  maxInFlight?: number;
+  /** Called once, after the cache is read, with the units the sweep will report (before any onUpdate). */
+  onStart?: (units: Unit[]) => void;
+  /** `settled`: the unit's state is final for this sweep (not running, not queued for a retry). */
+  onUpdate?: (status: UnitStatus, counts: StateCounts, settled: boolean) => void;
+}
+
+/**
+ * Runs units in dependency order. Finished results are read from the store instead of recomputed;
+ * each new result is written as soon as it arrives, so a crash loses only the units in flight.
+ */
+export async function runUnits(units: Unit[], options: ScheduleOptions): Promise<Map<string, UnitStatus>> {
+  const { executor, store, retries } = options;
+  const statuses = new Map<string, UnitStatus>();
+  const waiting = new Set<string>();
+  const running = new Map<string, Promise<void>>();
+
+  const counts = (): StateCounts => {
+    const c: StateCounts = { pending: 0, running: 0, retrying: 0, done: 0, cached: 0, failed: 0, skipped: 0, cancelled: 0 };
+    // A unit whose attempt has just ended counts as running until the scheduler has taken its result.
+    for (const s of statuses.values()) c[running.has(s.unit.key) ? 'running' : s.state]++;
+    return c;
+  };
+  const update = (status: UnitStatus) => options.onUpdate?.(status, counts(), isFinal(status.state));
+
+  for (const unit of units) {
+    if (statuses.has(unit.key)) continue; // the same work asked for twice is done once
+    const cached = await store.read(unit.key);
+    statuses.set(unit.key, { unit, state: cached ? 'cached' : 'pending', result: cached, resultPath: cached ? store.resultPath(unit.key) : null, attempts: 0, error: null });
+    if (!cached) waiting.add(unit.key);
+  }
+  // A craft unit only feeds the evaluations that read it: when they are all cached, it is not run
+  // (nor reported).
+  const neededCrafts = new Set([...waiting].flatMap((key) => statuses.get(key)!.unit.dependsOn));
+  for (const key of [...waiting]) {
+    if (statuses.get(key)!.unit.config.kind === 'craft' && !neededCrafts.has(key)) {
+      waiting.delete(key);
+      statuses.delete(key);
+    }
+  }
+  options.onStart?.([...statuses.values()].map((s) => s.unit));
+  for (const status of statuses.values()) if (status.state === 'cached') update(status);
+
+  const ready = (key: string) => succeeded(statuses.get(key)?.state ?? 'pending');
+  const failedDependency = (unit: Unit) =>
+    unit.dependsOn.find((d) => {
+      const dependency = statuses.get(d);
+      return !dependency || (isFinal(dependency.state) && !succeeded(dependency.state));
+    });
+
+  const attempt = (status: UnitStatus): Promise<void> => {
+    const { unit } = status;
+    status.attempts++;
+    const signal = options.unitTimeoutMs ? AbortSignal.timeout(options.unitTimeoutMs) : undefined;
+    const now = () => performance.timeOrigin + performance.now(); // the clock workers stamp their runs with
+    const dispatchedAt = now();
+    return executor.run(unit, signal).then(
+      async (output) => {
+        const run = { ...output.run, dispatchedAt, receivedAt: now() };
+        const result: UnitResult = { ...output, run, key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, finishedAt: new Date().toISOString(), attempts: status.attempts };
+        status.resultPath = await store.write(result);
+        status.result = result;
+        status.state = 'done';
+        status.error = null;
+      },
+      (error: unknown) => {
+        status.error = error instanceof Error ? error.message : String(error);
+        status.state = status.attempts <= retries ? 'retrying' : 'failed';
+      },
+    );
+  };
+
+  const limit = options.maxInFlight ?? Infinity;
+  // Work that reads trained models before more training; otherwise plan order.
+  const priority = (key: string) => (statuses.get(key)!.unit.config.kind === 'train' ? 1 : 0);
+  while (waiting.size > 0 || running.size > 0) {
+    for (const key of [...waiting].sort((a, b) => priority(a) - priority(b))) {
+      const status = statuses.get(key)!;
+      const broken = failedDependency(status.unit);
+      if (options.signal?.aborted) {
+        waiting.delete(key);
+        status.state = 'cancelled';
+        status.error = 'sweep interrupted before this unit started';
+        update(status);
+      } else if (broken) {
+        waiting.delete(key);
+        status.state = 'skipped';
+        status.error = `dependency ${broken} did not finish`;
+        update(status);
+      } else if (running.size < limit && status.unit.dependsOn.every(ready)) {
+        waiting.delete(key);
+        status.state = 'running';
+        running.set(key, attempt(status));
+        update(status);
+      }
+    }
+    if (running.size === 0) continue;
+    const finishedKey = await Promise.race([...running].map(([key, promise]) => promise.then(() => key)));
+    running.delete(finishedKey);
+    const status = statuses.get(finishedKey)!;
+    // A failed attempt with retries left goes back in the queue.
+    if (status.state === 'retrying') waiting.add(finishedKey);
+    update(status);
+  }
+  return statuses;
+}

@@ -1,0 +1,107 @@
+import { BroadcastChannel } from 'node:worker_threads';
+import { mkdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { EXPERIMENTS } from '../catalogue/experiments/index.js';
+import { planExperiment, type Plan } from '../catalogue/plan.js';
+import { restrictToClaims } from '../catalogue/restrict-claims.js';
+import { createExecutor, type ExecutorChoice } from '../execution/create.js';
+import { buildReport } from '../report/build.js';
+import { figureLinks, reportFigures } from '../report/figures.js';
+import { writeFiguresAndHtml } from '../report/html.js';
+import { farmLine, renderMarkdown } from '../report/markdown.js';
+import { reportJson, type Report } from '../report/model.js';
+import { provenanceLine } from '../report/provenance.js';
+import { farmProfile } from '../schedule/farm-profile.js';
+import { SweepProgress } from '../schedule/progress.js';
+import { runUnits } from '../schedule/scheduler.js';
+import type { UnitStatus } from '../schedule/status.js';
+import { writeFileAtomic } from '../support/atomic-write.js';
+import { createLogger } from '../support/log.js';
+import type { ProgressEvent } from '../units/progress.js';
+import { RunStore } from '../units/store.js';
+import { loadSweepData, type SweepData } from './data.js';
+import type { SweepOptions } from './options.js';
+
+export interface SweepOutcome {
+  report: Report;
+  reportPath: string;
+}
+
+/** The executor the options ask for (the CLI has checked that what it needs is there). */
+function executorChoice(options: SweepOptions): ExecutorChoice {
+  if (options.executor === 'bullmq') return { kind: 'bullmq', redis: options.redis! };
+  if (options.executor === 'inline') return { kind: 'inline', threadsPerUnit: options.threadsPerUnit! };
+  return { kind: 'piscina', workers: options.workers, threadsPerUnit: options.threadsPerUnit! };
+}
+
+/** One sweep: load and share the data, plan units, farm them out, aggregate, write the reports. */
+export async function runSweep(options: SweepOptions, signal?: AbortSignal): Promise<SweepOutcome> {
+  const started = performance.now();
+  const catalogue = options.experiment === 'all' ? Object.values(EXPERIMENTS) : [EXPERIMENTS[options.experiment]];
+  const claims = options.claims ? new Set(options.claims) : null;
+  const selected = claims ? catalogue.map((e) => restrictToClaims(e, claims)).filter((e) => e !== null) : catalogue;
+  const out = resolve(options.out);
+  await mkdir(out, { recursive: true });
+  const logger = createLogger(join(out, 'sweep.log'));
+
+  const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')));
+  await mkdir(store.runsDir, { recursive: true });
+  const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;
+
+  // The embedded executors start now, so their workers load TensorFlow while the data is read.
+  const executor = createExecutor(executorChoice(options), { backend: options.backend, runsDir: store.runsDir, progressChannel, logger });
+  const { workers } = executor;
+  const channel = new BroadcastChannel(progressChannel);
+  let progress = null as SweepProgress | null; // made once the scheduler knows which units it runs
+  let data: SweepData;
+  let plans: Plan[];
+  let dataReadyAt: number;
+  let statuses: Map<string, UnitStatus>;
+  try {
+    data = await loadSweepData(selected, options, logger);
+    dataReadyAt = performance.timeOrigin + performance.now();
+    const { splits, experiments } = data;
+    plans = experiments.map((e) => planExperiment(e, options.preset, options.seeds, splits.get(e.dataset)!.checksum));
+    const units = plans.flatMap((p) => p.units);
+    logger.info(`sweep ${options.experiment}: ${experiments.length} experiment(s), preset ${options.preset}, seeds ${options.seeds.join(',')}${options.claims ? `, claims ${options.claims.join(',')} only` : ''}, ${new Set(units.map((u) => u.key)).size} units on ${executor.where} (backend ${options.backend})`);
+    statuses = await runUnits(units, {
+      executor: executor.ready(data),
+      store,
+      retries: options.retries,
+      unitTimeoutMs: options.unitTimeout ? options.unitTimeout * 1000 : undefined,
+      signal,
+      // BullMQ workers pull from Redis at their own concurrency; the pool and the inline executor are sized here.
+      maxInFlight: workers,
+      onStart: (scheduled) => {
+        const sweepProgress = new SweepProgress(scheduled, logger, workers);
+        progress = sweepProgress;
+        channel.onmessage = (message) => sweepProgress.onEpoch((message as { data: ProgressEvent }).data);
+      },
+      onUpdate: (status, counts, settled) => progress!.onUnit(status, counts, settled),
+    });
+  } catch (error) {
+    executor.fail(error);
+    throw error;
+  } finally {
+    progress?.stop();
+    channel.close();
+    await executor.close();
+  }
+  const { splits, skipped } = data;
+
+  const datasetLabel = [...splits.keys()].join('+');
+  const wallSeconds = (performance.now() - started) / 1000;
+  const farm = farmProfile(statuses.values(), performance.timeOrigin + started, dataReadyAt, workers ?? null);
+  const figures = figureLinks(reportFigures(plans, statuses));
+  const report = buildReport(options.experiment, plans, skipped, statuses, wallSeconds, signal?.aborted ?? false, options.preset, options.seeds, datasetLabel, { farm, figures });
+  await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
+  if (report.farm) logger.info(farmLine(report.farm));
+  logger.info(provenanceLine(report.provenance));
+  const reportPath = join(out, 'report.json');
+  await writeFileAtomic(reportPath, reportJson(report));
+  await writeFileAtomic(join(out, 'report.md'), renderMarkdown(report));
+  logger.info(`backend: ${report.backend}; report written to ${reportPath} (${report.complete ? 'complete' : 'INCOMPLETE'}, ${report.wallSeconds.toFixed(1)} s)`);
+  for (const claim of report.claims) logger.info(`${claim.id}: ${claim.status}`);
+  await new Promise<void>((done) => logger.on('finish', done).end());
+  return { report, reportPath };
+}

@@ -1,0 +1,58 @@
+import type { EpochRecord } from '@advx/models';
+import type { UnitConfig } from './types.js';
+
+/**
+ * What each unit kind's handler leaves in its result's `artifacts`: the arrays behind figures and
+ * learning curves, kept small. Owned here, beside the units, by the compute side that writes them;
+ * the report reads them.
+ */
+
+/** Artifacts of a `train` unit: its epochs over both stages (learning curves). */
+export interface TrainArtifacts {
+  history: EpochRecord[];
+}
+
+/** Artifacts of an `examples` unit (Figs. 1–3). */
+export interface ExamplesArtifacts {
+  shape: [number, number, number];
+  eps: number;
+  classNames: string[];
+  labels: number[];
+  clean: number[][];
+  gradientSign: number[][];
+  adversarial: number[][];
+  cleanPrediction: number[];
+  cleanConfidence: number[];
+  adversarialPrediction: number[];
+  adversarialConfidence: number[];
+  /** First-layer weight vectors, one image each (for maxout: the pieces of the first units, unit by unit). */
+  weights?: { images: number[][]; pieces: number };
+}
+
+export interface LinearityArtifacts {
+  epsilons: number[];
+  /** logits[i][class] at epsilons[i]. */
+  logits: number[][];
+  label: number;
+}
+
+export interface FoolingArtifacts {
+  shape: [number, number, number];
+  examples: number[][];
+  successByClass: number[];
+}
+
+export interface RubbishArtifacts {
+  classHistogram: number[];
+}
+
+/** Artifacts by unit kind; kinds absent here leave none. */
+export interface ArtifactsByKind {
+  train: TrainArtifacts;
+  examples: ExamplesArtifacts;
+  linearity: LinearityArtifacts;
+  fooling: FoolingArtifacts;
+  rubbish: RubbishArtifacts;
+}
+
+export type ArtifactKind = keyof ArtifactsByKind & UnitConfig['kind'];

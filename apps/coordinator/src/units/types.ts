@@ -1,0 +1,184 @@
+import type { DatasetName } from '@advx/data';
+import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
+
+/**
+ * `clip`: whether adversarial examples are clipped to the pixel range [0, 1]. The paper never says
+ * it clips (and its Fig. 4 is unclipped), so each attack states it; withClippedAlternatives
+ * (catalogue/experiments/clipping.ts) reports the paper's FGSM claims both ways.
+ */
+export type AttackSpec =
+  | { kind: 'fgsm'; eps: number; clip: boolean }
+  | { kind: 'bim'; eps: number; steps: number; stepSize: number; clip: boolean }
+  | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean };
+
+/**
+ * The independent pieces of work a sweep is made of. A unit's key is the hash of everything that
+ * can change its numbers, so identical work is done once however many experiments ask for it.
+ * Units that read models name them by their train units' keys.
+ */
+export interface DatasetRef {
+  name: DatasetName;
+  checksum: string;
+  trainCount: number | null;
+  testCount: number | null;
+  validationSize: number;
+  /** Validation examples a unit monitors (its first n; null or absent = all of them). */
+  validationCount?: number | null;
+  /** Keep only these classes, relabelled 0..k-1 (e.g. [3, 7] for §5's logistic regression). */
+  classes: number[] | null;
+}
+
+
+export interface TrainUnitConfig {
+  kind: 'train';
+  dataset: DatasetRef;
+  model: ModelSpec;
+  training: TrainConfig;
+  seed: number;
+  earlyStopping: EarlyStoppingRule | null;
+  /** Stage 2 of the paper's protocol (needs early stopping). */
+  continuation: Continuation | null;
+  /** Train for the epoch count that this (early-stopping) train unit chose. */
+  epochsFrom: string | null;
+  /** Train on training + validation examples (the retraining on all 60,000 of §6). */
+  includeValidation: boolean;
+  /** App. A: add this many N(0, I) rubbish examples labelled as an extra "none" class. */
+  rubbishClass: number | null;
+}
+
+export interface EvaluateUnitConfig {
+  kind: 'evaluate';
+  dataset: DatasetRef;
+  /** Model(s) the adversarial examples are crafted on; several = an ensemble averaging probabilities. */
+  source: string[];
+  /** Model(s) judged on them (the same as source unless measuring transfer). */
+  target: string[];
+  /**
+   * A second judge on the same examples: the target's predictions are compared with its (§8's "RBF
+   * predicts softmax's class" on maxout-crafted examples). Absent from keys of units without one.
+   */
+  reference?: string[];
+  attack: AttackSpec | null;
+  split: 'train' | 'test';
+  seed: number;
+  /**
+   * Key of the craft unit that made this evaluation's adversarial examples, when several
+   * evaluations share them (a transfer-matrix row); absent when it crafts its own. Not part of the
+   * unit's key: either way gives the same numbers.
+   */
+  craftUnit?: string;
+}
+
+/** Adversarial examples of a split crafted once on a source model, for the evaluations that read them. */
+export interface CraftUnitConfig {
+  kind: 'craft';
+  dataset: DatasetRef;
+  source: string[];
+  attack: AttackSpec;
+  split: 'train' | 'test';
+  seed: number;
+}
+
+export interface RubbishUnitConfig {
+  kind: 'rubbish';
+  dataset: DatasetRef;
+  model: string[];
+  count: number;
+  /** App. A / P18: FGSM applied to the rubbish examples (towards higher confidence), or none. */
+  attack: AttackSpec | null;
+  seed: number;
+}
+
+export interface LinearityUnitConfig {
+  kind: 'linearity';
+  dataset: DatasetRef;
+  model: string[];
+  /** The test example traced (Fig. 4 uses one digit). */
+  exampleIndex: number;
+  epsMax: number;
+  points: number;
+  seed: number;
+}
+
+export interface FoolingUnitConfig {
+  kind: 'fooling';
+  dataset: DatasetRef;
+  model: string[];
+  samplesPerClass: number;
+  eps: number;
+  maxSteps: number;
+  seed: number;
+}
+
+export interface ExamplesUnitConfig {
+  kind: 'examples';
+  dataset: DatasetRef;
+  model: string[];
+  attack: AttackSpec;
+  count: number;
+  weights: boolean;
+  seed: number;
+}
+
+export type UnitConfig = ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
+export type UnitKind = UnitConfig['kind'];
+
+export interface Unit {
+  key: string;
+  /** The experiment role it fills ("maxout", "maxout-fgsm"); not part of the key. */
+  role: string;
+  seed: number;
+  config: UnitConfig;
+  /** Keys of units whose results this one reads. */
+  dependsOn: string[];
+}
+
+/** Named numbers (rates are fractions in [0, 1]); null where a metric does not apply. */
+export type Metrics = Record<string, number | null>;
+
+/** What a worker returns for a unit; the coordinator adds bookkeeping and writes it to result.json. */
+export interface UnitOutput {
+  metrics: Metrics;
+  /** Arrays behind figures (images, curves, histograms), kept small. */
+  artifacts?: object;
+  backend: string;
+  computeSeconds: number;
+  run: RunInfo;
+}
+
+/**
+ * Where and when a unit ran, and the worker's memory after it: the farm's profile (bench) is built
+ * from these. Times are epoch milliseconds, comparable across threads and processes of a machine.
+ */
+export interface RunInfo {
+  /** host:pid:thread of the worker. */
+  worker: string;
+  startedAt: number;
+  finishedAt: number;
+  /** tfjs tensors alive on the worker's engine after the unit (equal to before it, or the unit fails). */
+  tensorsAfter: number;
+  /** This worker's V8 heap, and the resident set of its whole process (shared by its threads). */
+  heapUsedMB: number;
+  rssMB: number;
+  /**
+   * The kernels' threads (TF intra-op threads on tensorflow, 1 on wasm and cpu) and the CPU model:
+   * with the backend, what bitwise reproducibility depends on (README, "Determinism"). Not part of
+   * the key: another split gives the same numbers within the stated tolerance. Absent in older results.
+   */
+  threads?: number;
+  cpu?: string;
+  /** When the coordinator handed the unit to its executor, and when the output came back (set by the scheduler). */
+  dispatchedAt?: number;
+  receivedAt?: number;
+}
+
+export interface UnitResult extends Omit<UnitOutput, 'run'> {
+  /** Absent in results written before run info was recorded. */
+  run?: RunInfo;
+  key: string;
+  role: string;
+  seed: number;
+  config: UnitConfig;
+  finishedAt: string;
+  attempts: number;
+}
