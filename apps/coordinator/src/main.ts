@@ -1,36 +1,45 @@
 import { DataError } from '@advx/data';
 import { parseSweepArgs } from './sweep/options.js';
-import { optionsOrExitCode } from './support/command-line.js';
+import { optionsOrExitCode, UsageError } from './support/command-line.js';
 import { runSweep } from './sweep/run.js';
 
 /**
  * `nx run coordinator:sweep [flags]`. Exit codes: 0 complete, 1 data error or incomplete sweep,
- * 2 usage error, 130 interrupted.
+ * 2 usage error (including an --out another sweep holds), 130 interrupted by SIGINT, 143 by SIGTERM.
  */
 async function main(argv: string[]): Promise<number> {
   const options = optionsOrExitCode('sweep', () => parseSweepArgs(argv));
   if (typeof options === 'number') return options;
 
-  // SIGINT: stop scheduling, let running units finish, write an incomplete report. A second SIGINT exits at once.
+  // The first SIGINT or SIGTERM stops scheduling, lets running units finish (a training unit has
+  // its checkpoint), and writes an incomplete report; a second one exits at once. SIGTERM counts:
+  // Ctrl-C on `npx nx run coordinator:sweep` reaches the sweep as SIGTERM (nx runs it in a session of its own).
   const controller = new AbortController();
-  process.once('SIGINT', () => {
-    process.stderr.write('\ninterrupted: finishing running units, then writing an incomplete report (Ctrl-C again to abort)\n');
+  let interruptedBy: NodeJS.Signals | null = null;
+  const interrupt = (signal: NodeJS.Signals) => {
+    if (interruptedBy) process.exit(exitCodeOf(signal));
+    interruptedBy = signal;
+    process.stderr.write(`\ninterrupted (${signal}): finishing running units, then writing an incomplete report (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to abort)\n`);
     controller.abort();
-    process.once('SIGINT', () => process.exit(130));
-  });
+  };
+  process.on('SIGINT', interrupt);
+  process.on('SIGTERM', interrupt);
 
   try {
     const { report } = await runSweep(options, controller.signal);
-    if (controller.signal.aborted) return 130;
+    if (interruptedBy) return exitCodeOf(interruptedBy);
     return report.complete ? 0 : 1;
   } catch (error) {
-    if (error instanceof DataError) {
+    if (error instanceof DataError || error instanceof UsageError) {
       process.stderr.write(`advx sweep: ${error.message}\n`);
-      return 1;
+      return error instanceof UsageError ? error.exitCode : 1;
     }
     throw error;
   }
 }
+
+/** The shell's convention: 128 + the signal's number. */
+const exitCodeOf = (signal: NodeJS.Signals): number => (signal === 'SIGINT' ? 130 : 143);
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSweepArgs } from '../src/sweep/options.js';
@@ -7,6 +7,9 @@ import { UsageError } from '../src/support/command-line.js';
 import { runCli } from './helpers.js';
 
 afterEach(() => vi.unstubAllEnvs());
+
+const fileOnDisk = join(mkdtempSync(join(tmpdir(), 'advx-cli-file-')), 'a-file');
+writeFileSync(fileOnDisk, 'not a directory');
 
 describe('sweep flags', () => {
   it('defaults to fgsm-baseline, preset cpu, seeds 1..5, out results/<experiment>', () => {
@@ -57,6 +60,13 @@ describe('sweep flags', () => {
     [['--executor', 'inline', '--workers', '3'], /--workers does not apply to --executor inline/],
     [['--threads-per-unit', '0'], /--threads-per-unit must be a positive integer, got "0"/],
     [['--executor', 'bullmq', '--redis', 'redis://localhost:6379', '--threads-per-unit', '1'], /--threads-per-unit does not apply to --executor bullmq/],
+    [['--seeds', '1,4294967297'], /--seeds: 4294967297 is outside 0…1000000000/],
+    [['--workers', '99999999999999999999'], /--workers must be at most 256/],
+    [['--num-seeds', '1000000'], /--num-seeds must be at most 10000/],
+    [['--out', ''], /--out: empty path/],
+    [['--out', fileOnDisk], /--out: .* is a file, not a directory/],
+    [['--out', join(fileOnDisk, 'below')], /--out: .*below lies under .*, which is a file, not a directory/],
+    [['--reuse', join(tmpdir(), 'advx-no-such-sweep')], /--reuse: .*advx-no-such-sweep does not exist/],
   ])('rejects %j with a message naming the flag', (args, message) => {
     expect(() => parseSweepArgs(args)).toThrow(UsageError);
     expect(() => parseSweepArgs(args)).toThrow(message);

@@ -88,6 +88,18 @@ describe.skipIf(!mnistDir || !nativeTensorFlowPass())('crashes and interruptions
     for (const run of report.runs.filter((r) => r.status === 'done')) expect(existsSync(run.resultPath!)).toBe(true);
   });
 
+  it('SIGTERM (what Ctrl-C on `npx nx run` delivers) behaves as the first SIGINT and exits 143', async () => {
+    const out = scratch();
+    const run = await interruptWhen(out, 'SIGTERM', () => finishedUnits(out).length >= 1);
+    expect(run.code).toBe(143);
+    expect(run.stderr).toContain('interrupted (SIGTERM)');
+    const report = readReport(out);
+    expect(report.complete).toBe(false);
+    expect(report.runs.some((r) => r.status === 'cancelled')).toBe(true);
+    // The lock goes with the sweep, so the next command resumes without --force.
+    expect(existsSync(join(out, 'sweep.lock'))).toBe(false);
+  });
+
   it('a hung unit is killed at --unit-timeout and retried', async () => {
     const out = scratch();
     const run = await runCli(args(out, ['--seeds', '1', '--unit-timeout', '20']), { ADVX_FAULT: 'hang:softmax-fgsm', ADVX_FAULT_ONCE: join(out, 'hung') });

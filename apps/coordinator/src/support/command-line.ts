@@ -8,12 +8,13 @@ export class UsageError extends Error {
   readonly exitCode = 2;
 }
 
-/** A commander parser for an integer flag of at least `min`, whose error names the flag. */
-export function integerAtLeast(flag: string, min: number) {
+/** A commander parser for an integer flag of at least `min` (and at most `max`), whose error names the flag. */
+export function integerAtLeast(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
     if (!/^\d+$/.test(value) || Number(value) < min) {
       throw new InvalidArgumentError(`${flag} must be ${min === 1 ? 'a positive integer' : `an integer ≥ ${min}`}, got "${value}"`);
     }
+    if (Number(value) > max) throw new InvalidArgumentError(`${flag} must be at most ${max}, got "${value}"`);
     return Number(value);
   };
 }

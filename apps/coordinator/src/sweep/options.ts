@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { isDatasetName, type DatasetName } from '@advx/data';
 import { BACKEND_PREFERENCE } from '@advx/models';
@@ -6,6 +7,7 @@ import { redisOptions } from '../execution/bullmq/shared.js';
 import { integerAtLeast, parseCommand, UsageError } from '../support/command-line.js';
 import { EXPERIMENTS, PRESET_NAMES, type PresetName } from '../catalogue/experiments/index.js';
 import { claimIdsOf } from '../catalogue/restrict-claims.js';
+import { checkOutDirectory } from './out-dir.js';
 import { resolveThreadsPerUnit, threadsPerWorker } from '../compute/runtime.js';
 
 export interface SweepOptions {
@@ -32,14 +34,23 @@ export interface SweepOptions {
   redis: string | undefined;
   /** Output directories of earlier sweeps whose finished units are copied in rather than recomputed. */
   reuse: string[];
+  /** Take over a lock on `out` that cannot be checked (another host's). */
+  force: boolean;
   /** Run only what these claims need (catalogue/restrict-claims.ts); null = every claim. */
   claims: string[] | null;
 }
+
+/** Seeds that stay distinct in the PRNG's 32-bit seed, with room for ensemble members' offsets. */
+export const MAX_SEED = 1_000_000_000;
+/** More workers than this is a typo, not a farm: each one is a TensorFlow engine with its own threads. */
+export const MAX_WORKERS = 256;
 
 function seedList(value: string): number[] {
   const seeds = value.split(',').map((s) => s.trim());
   if (seeds.some((s) => !/^-?\d+$/.test(s))) throw new InvalidArgumentError(`--seeds must be a comma-separated list of integers, got "${value}"`);
   const numbers = seeds.map(Number);
+  const outside = numbers.find((seed) => seed < 0 || seed > MAX_SEED);
+  if (outside !== undefined) throw new InvalidArgumentError(`--seeds: ${seeds[numbers.indexOf(outside)]} is outside 0…${MAX_SEED} (the PRNG keeps 32 bits, and ensemble member i uses seed + 1000·i)`);
   if (new Set(numbers).size !== numbers.length) throw new InvalidArgumentError(`--seeds has duplicates: "${value}"`);
   return numbers;
 }
@@ -50,11 +61,12 @@ export function buildCommand(): Command {
     .addOption(new Option('--experiment <id>', `experiment to run: all (the whole catalogue), ${Object.keys(EXPERIMENTS).join(', ')}`).default('fgsm-baseline'))
     .addOption(new Option('--preset <name>', 'smoke (seconds, for tests) | cpu (2-core budget) | paper (paper settings, GPU)').choices(PRESET_NAMES).default('cpu'))
     .option('--seeds <list>', 'comma-separated seeds, e.g. 1,2,3', seedList)
-    .option('--num-seeds <n>', 'use seeds 1..n (ignored when --seeds is given)', integerAtLeast('--num-seeds', 1), 5)
-    .option('--workers <n>', 'worker threads (one tfjs engine each)', integerAtLeast('--workers', 1), availableParallelism())
+    .option('--num-seeds <n>', 'use seeds 1..n (ignored when --seeds is given)', integerAtLeast('--num-seeds', 1, 10_000), 5)
+    .option('--workers <n>', 'worker threads (one tfjs engine each)', integerAtLeast('--workers', 1, MAX_WORKERS), availableParallelism())
     .option('--threads-per-unit <n>', 'TensorFlow intra-op threads of each unit (default $TF_NUM_INTRAOP_THREADS, else cores ÷ workers, or all cores inline); bitwise-equal numbers need the same value', integerAtLeast('--threads-per-unit', 1))
     .addOption(new Option('--backend <name>', 'tfjs backend; auto tries tensorflow → wasm → cpu').choices(['auto', ...BACKEND_PREFERENCE]).default('auto'))
-    .option('--out <dir>', 'output directory (default results/<experiment>)')
+    .option('--out <dir>', 'output directory (default results/<experiment>); one sweep at a time (sweep.lock)')
+    .option('--force', 'take over a lock on --out held by a sweep on another host (or a pid this host reuses)')
     .option('--data-dir <dir>', 'directory holding the dataset files (else $MNIST_DIR, else the user cache)')
     .option('--dataset <name>', 'run the experiment on another dataset of the same shape (mnist, fashion-mnist)')
     .option('--retries <n>', 'extra attempts for a unit whose worker throws or dies', integerAtLeast('--retries', 0), 2)
@@ -97,6 +109,9 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   // Inline, the one unit at a time may use every core; a pool shares them among its workers.
   const threadsPerUnit = o.executor === 'bullmq' ? null : resolveThreadsPerUnit(o.threadsPerUnit, o.executor === 'inline' ? availableParallelism() : threadsPerWorker(o.workers));
   const seeds: number[] = o.seeds ?? Array.from({ length: o.numSeeds }, (_, i) => i + 1);
+  const out: string = o.out ?? `results/${o.experiment}`;
+  checkOutDirectory(out);
+  for (const dir of o.reuse ?? []) if (!existsSync(dir)) throw new UsageError(`--reuse: ${dir} does not exist`);
   return {
     experiment: o.experiment,
     preset: o.preset,
@@ -104,7 +119,8 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
     workers: o.workers,
     threadsPerUnit,
     backend: o.backend,
-    out: o.out ?? `results/${o.experiment}`,
+    out,
+    force: o.force === true,
     dataDir: o.dataDir,
     dataset: o.dataset,
     retries: o.retries,

@@ -1,7 +1,8 @@
 import { BroadcastChannel } from 'node:worker_threads';
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { EXPERIMENTS } from '../catalogue/experiments/index.js';
+import { EXPERIMENTS, type ExperimentSpec } from '../catalogue/experiments/index.js';
 import { planExperiment, type Plan } from '../catalogue/plan.js';
 import { restrictToClaims } from '../catalogue/restrict-claims.js';
 import { createExecutor, type ExecutorChoice } from '../execution/create.js';
@@ -21,6 +22,7 @@ import type { ProgressEvent } from '../units/progress.js';
 import { RunStore } from '../units/store.js';
 import { loadSweepData, type SweepData } from './data.js';
 import type { SweepOptions } from './options.js';
+import { lockOutDirectory, removeStagingFiles, retirePreviousReport } from './out-dir.js';
 
 export interface SweepOutcome {
   report: Report;
@@ -42,14 +44,38 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   const selected = claims ? catalogue.map((e) => restrictToClaims(e, claims)).filter((e) => e !== null) : catalogue;
   const out = resolve(options.out);
   await mkdir(out, { recursive: true });
+  const lock = await lockOutDirectory(out, options.force);
+  try {
+    return await sweepLocked(options, selected, out, started, lock.tookOver, signal);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepLocked(options: SweepOptions, selected: ExperimentSpec[], out: string, started: number, tookOver: { pid: number } | null, signal?: AbortSignal): Promise<SweepOutcome> {
   const logger = createLogger(join(out, 'sweep.log'));
+  if (tookOver) logger.warn(`took over the lock of pid ${tookOver.pid}, which is no longer running (an interrupted sweep)`);
+  await retirePreviousReport(out, logger);
 
   const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')));
   await mkdir(store.runsDir, { recursive: true });
+  await removeStagingFiles(out, store.runsDir, logger);
   const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;
 
+  // More workers than units would each load TensorFlow for nothing (the dataset's checksum does not
+  // change how many units there are, so a placeholder counts them before the data is read).
+  const unitCount = new Set(selected.flatMap((e) => planExperiment(e, options.preset, options.seeds, 'count').units.map((u) => u.key))).size;
+  const choice = executorChoice(options);
+  if (choice.kind === 'piscina' && choice.workers > unitCount) {
+    logger.info(`--workers ${choice.workers}: this sweep has ${unitCount} unit(s), so it starts ${unitCount} worker(s)`);
+    choice.workers = unitCount;
+  }
+  if (choice.kind === 'piscina' && choice.workers > availableParallelism()) {
+    logger.warn(`--workers ${choice.workers} is above the ${availableParallelism()} cores here: units share cores (each slower; the same numbers)`);
+  }
+
   // The embedded executors start now, so their workers load TensorFlow while the data is read.
-  const executor = createExecutor(executorChoice(options), { backend: options.backend, runsDir: store.runsDir, progressChannel, logger });
+  const executor = createExecutor(choice, { backend: options.backend, runsDir: store.runsDir, progressChannel, logger });
   const { workers } = executor;
   const channel = new BroadcastChannel(progressChannel);
   let progress = null as SweepProgress | null; // made once the scheduler knows which units it runs

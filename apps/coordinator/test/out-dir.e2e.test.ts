@@ -1,0 +1,57 @@
+// The output directory fails safe: one sweep at a time (sweep.lock), an earlier report never stands
+// beside results it does not describe, and staging files a killed writer left are cleared.
+import { describe, expect, it } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { backendArgs, mnistDir, runCli } from './helpers.js';
+
+const scratch = () => mkdtempSync(join(tmpdir(), 'advx-out-'));
+// The quickest real sweep: softmax regression's P1, one seed.
+const quick = (out: string, extra: string[] = []) => ['--preset', 'smoke', '--claims', 'P1', '--seeds', '1', '--workers', '1', '--out', out, '--data-dir', mnistDir!, ...backendArgs(), ...extra];
+const lock = (out: string, pid: number, host = hostname()) => writeFileSync(join(out, 'sweep.lock'), JSON.stringify({ pid, host, started: '2026-01-01T00:00:00.000Z' }));
+/** A pid no process has: above the kernel's pid_max. */
+const GONE = 4_194_305;
+
+describe.skipIf(!mnistDir)('the output directory', () => {
+  it('a live sweep\'s lock makes a second coordinator refuse with one line naming its pid, writing nothing', async () => {
+    const out = scratch();
+    lock(out, process.pid);
+    const run = await runCli(quick(out));
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(`advx sweep: --out: ${out} is in use by another sweep (pid ${process.pid}, started 2026-01-01T00:00:00.000Z); wait for it, or use another --out`);
+    expect(existsSync(join(out, 'sweep.log'))).toBe(false);
+    expect(existsSync(join(out, 'runs'))).toBe(false);
+  });
+
+  it('another host\'s lock needs --force; a dead pid\'s lock on this host is taken over (a crashed sweep resumes by rerunning)', async () => {
+    const out = scratch();
+    lock(out, 1234, 'another-host');
+    const refused = await runCli(quick(out));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/locked by a sweep on host another-host \(pid 1234.*rerun with --force/);
+    lock(out, GONE);
+    const resumed = await runCli(quick(out));
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(readFileSync(join(out, 'sweep.log'), 'utf8')).toContain(`took over the lock of pid ${GONE}`);
+    expect(existsSync(join(out, 'sweep.lock'))).toBe(false);
+    lock(out, 1234, 'another-host');
+    const forced = await runCli(quick(out, ['--force']));
+    expect(forced.code, forced.stderr).toBe(0);
+  }, 300_000);
+
+  it('an earlier report becomes report.stale.* when a sweep starts; staging files are removed', async () => {
+    const out = scratch();
+    writeFileSync(join(out, 'report.json'), JSON.stringify({ complete: true, note: 'an earlier sweep' }));
+    writeFileSync(join(out, 'report.md.tmp-1-abc'), 'half');
+    mkdirSync(join(out, 'runs', 'train-x'), { recursive: true });
+    writeFileSync(join(out, 'runs', 'train-x', 'result.json.tmp-2-def'), '');
+    mkdirSync(join(out, 'runs', 'train-y.tmp-3-ghi'), { recursive: true });
+    const run = await runCli(quick(out));
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(out, 'report.stale.json'), 'utf8'))).toMatchObject({ note: 'an earlier sweep' });
+    expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toMatchObject({ complete: true, experiment: 'fgsm-baseline' });
+    for (const left of ['report.md.tmp-1-abc', 'runs/train-x/result.json.tmp-2-def', 'runs/train-y.tmp-3-ghi']) expect(existsSync(join(out, left)), left).toBe(false);
+    expect(readFileSync(join(out, 'sweep.log'), 'utf8')).toMatch(/removed 3 staging file/);
+  }, 300_000);
+});
