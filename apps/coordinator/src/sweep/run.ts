@@ -44,7 +44,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
   await mkdir(out, { recursive: true });
   const logger = createLogger(join(out, 'sweep.log'));
 
-  const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')));
+  const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')), logger);
   await mkdir(store.runsDir, { recursive: true });
   const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;
 
