@@ -257,6 +257,20 @@ describe.skipIf(!mnistDir)('cached work is verified before it is used (a small s
     expectBaselineNumbers(statuses);
   });
 
+  it.each([
+    ['holds only its key', (path: string, key: string) => writeFileSync(path, JSON.stringify({ key })), /: not a unit result/],
+    ['is gone', (path: string) => rmSync(path), /: missing/],
+  ])('a dependency whose result.json %s when a unit reads it is recomputed first', async (_name, damage, reason) => {
+    const { train, direct } = sweepUnits;
+    const runsDir = runsDirectory('baseline', (d) => rmSync(resultPath(d, direct.key)));
+    const { ran, log, statuses } = await sweep(runsDir, { hooks: { before: once((u) => u.key === direct.key, (_u, d) => damage(resultPath(d, train.key), train.key)) } });
+    expect(log.warn).toHaveLength(1);
+    expect(log.warn[0].startsWith(`${resultPath(runsDir, train.key)}: `)).toBe(true);
+    expect(log.warn[0]).toMatch(reason);
+    expect(ran).toEqual(['eval-direct', 'softmax', 'eval-direct']);
+    expectBaselineNumbers(statuses);
+  });
+
   it('a producer is recomputed once per sweep: a reader that still finds it corrupt fails as any unit does', async () => {
     const { train, direct } = sweepUnits;
     const runsDir = runsDirectory('baseline', (d) => rmSync(resultPath(d, direct.key)));

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { filterClasses, type Dataset } from '@advx/data';
 import { Ensemble, loadModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
-import { modelDirectory } from '../../units/files.js';
+import { modelDirectory, resultPath } from '../../units/files.js';
 import type { Runtime } from '../runtime.js';
 import type { ProgressEvent } from '../../units/progress.js';
 import { readResult as readStoredResult } from '../../units/store.js';
-import { verifyUnitFiles } from '../../units/integrity.js';
+import { CorruptArtifactError, verifyUnitFiles } from '../../units/integrity.js';
 import type { ArtifactsByKind } from '../../units/artifacts.js';
 import type { DatasetRef, Metrics, Unit, UnitConfig, UnitKind, UnitResult } from '../../units/types.js';
 
@@ -31,12 +31,12 @@ const EVAL_BATCH = 500;
 
 /**
  * The result of a unit this one depends on; the scheduler runs it only once that result is written.
- * One that does not pass the schema throws a CorruptArtifactError (units/integrity.ts), on which
- * the scheduler recomputes that unit before trying this one again.
+ * One that is gone or does not pass the schema throws a CorruptArtifactError (units/integrity.ts),
+ * on which the scheduler recomputes that unit before trying this one again.
  */
 export async function readResult(context: WorkerContext, key: string): Promise<UnitResult> {
   const result = await readStoredResult(context.runsDir, key);
-  if (!result) throw new Error(`unit ${key} has no readable result in ${context.runsDir}`);
+  if (!result) throw new CorruptArtifactError(key, resultPath(context.runsDir, key), 'missing');
   return result;
 }
 
