@@ -34,6 +34,7 @@ import { shareSplits, type SharedDataset } from './compute/shared-data.js';
 import { writeFileAtomic } from './support/atomic-write.js';
 import type { ProgressEvent } from './units/progress.js';
 import { resultPath, unitFiles } from './units/files.js';
+import { unitFilesIntact } from './units/integrity.js';
 import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './execution/bullmq/shared.js';
 
 interface WorkerOptions {
@@ -144,7 +145,9 @@ async function main(argv: string[]): Promise<number> {
       if (!result) throw new Error(`unit ${unit.key}: the job carries no result of its dependency ${dependency}`);
       await writeFileAtomic(resultPath(o.runsDir, dependency), JSON.stringify(result, null, 2));
       const files = unitFiles(o.runsDir, dependency, result.config.kind);
-      if (files && !existsSync(files.marker) && !(await downloadFiles(redis, dependency, files.directory))) {
+      // A local copy that is not the bytes the result records is replaced by Redis's (which the unit checks again).
+      const intact = existsSync(files?.marker ?? '') && (await unitFilesIntact(o.runsDir, dependency, result.config.kind, result.files));
+      if (files && !intact && !(await downloadFiles(redis, dependency, files.directory, true))) {
         throw new Error(`files of ${dependency} are neither in Redis nor in ${files.directory}`);
       }
     }

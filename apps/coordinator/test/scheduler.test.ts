@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mkdtempSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EXPERIMENTS } from '../src/catalogue/experiments/index.js';
@@ -8,6 +9,8 @@ import { planExperiment } from '../src/catalogue/plan.js';
 import { unitKey } from '../src/units/key.js';
 import { runUnits } from '../src/schedule/scheduler.js';
 import { RunStore } from '../src/units/store.js';
+import { unitFiles } from '../src/units/files.js';
+import { digestUnitFiles } from '../src/units/integrity.js';
 import type { Unit, UnitOutput } from '../src/units/types.js';
 
 const experiment = EXPERIMENTS['fgsm-baseline'];
@@ -15,7 +18,16 @@ const experiment = EXPERIMENTS['fgsm-baseline'];
 /** An executor that records what it ran and can fail chosen units a number of times. */
 const fakeRun = { worker: 'fake', startedAt: 0, finishedAt: 0, tensorsAfter: 0, heapUsedMB: 0, rssMB: 0 };
 
-function fakeExecutor(failures: Record<string, number> = {}): Executor & { ran: string[] } {
+/** What a train or craft unit leaves for its readers (a stand-in model or examples file), with its digests, as runUnit records them. */
+async function fakeFiles(runsDir: string | undefined, unit: Unit): Promise<Record<string, string> | undefined> {
+  const files = runsDir ? unitFiles(runsDir, unit.key, unit.config.kind) : null;
+  if (!runsDir || !files) return undefined;
+  await mkdir(files.directory, { recursive: true });
+  await writeFile(files.marker, `stand-in for ${unit.key}`);
+  return digestUnitFiles(runsDir, unit.key, unit.config.kind);
+}
+
+function fakeExecutor(failures: Record<string, number> = {}, runsDir?: string): Executor & { ran: string[] } {
   const remaining = { ...failures };
   const ran: string[] = [];
   return {
@@ -27,7 +39,8 @@ function fakeExecutor(failures: Record<string, number> = {}): Executor & { ran: 
         remaining[unit.role]--;
         throw new Error(`worker died running ${unit.role}`);
       }
-      return { metrics: { clean_error: 0.01, clean_confidence: 0.9, adv_error: 0.9, adv_confidence: 0.95, adv_confidence_on_errors: 0.96, count: 10 }, backend: 'fake', computeSeconds: 0, run: fakeRun };
+      const files = await fakeFiles(runsDir, unit);
+      return { metrics: { clean_error: 0.01, clean_confidence: 0.9, adv_error: 0.9, adv_confidence: 0.95, adv_confidence_on_errors: 0.96, count: 10 }, ...(files ? { files } : {}), backend: 'fake', computeSeconds: 0, run: fakeRun };
     },
     async close() {},
   };
@@ -58,8 +71,8 @@ describe('plan', () => {
 describe('runUnits', () => {
   it('runs dependencies first and writes one result per unit', async () => {
     const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
-    const executor = fakeExecutor();
     const s = store();
+    const executor = fakeExecutor({}, s.runsDir);
     const statuses = await runUnits(plan.units, { executor, store: s, retries: 0 });
     expect([...statuses.values()].every((x) => x.state === 'done')).toBe(true);
     for (const role of ['softmax-fgsm', 'maxout-fgsm']) {
@@ -74,13 +87,17 @@ describe('runUnits', () => {
     const crafts = plan.units.filter((u) => u.config.kind === 'craft');
     expect(crafts.length).toBeGreaterThan(0);
     const s = store();
-    const first = fakeExecutor();
+    const first = fakeExecutor({}, s.runsDir);
     await runUnits(plan.units, { executor: first, store: s, retries: 0 });
     for (const craft of crafts) expect(first.ran).toContain(craft.role);
 
     // Another store where everything but the craft units is finished: nothing reads them, so they are not run.
     const other = store();
-    for (const unit of plan.units) if (unit.config.kind !== 'craft') await other.write((await s.read(unit.key))!);
+    for (const unit of plan.units) {
+      if (unit.config.kind === 'craft') continue;
+      await fakeFiles(other.runsDir, unit);
+      await other.write((await s.read(unit.key))!);
+    }
     const second = fakeExecutor();
     let scheduled: Unit[] = [];
     const statuses = await runUnits(plan.units, { executor: second, store: other, retries: 0, onStart: (units) => (scheduled = units) });
@@ -93,14 +110,14 @@ describe('runUnits', () => {
   it('resume rule: finished units on disk are not recomputed', async () => {
     const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
     const s = store();
-    await runUnits(plan.units, { executor: fakeExecutor(), store: s, retries: 0 });
+    await runUnits(plan.units, { executor: fakeExecutor({}, s.runsDir), store: s, retries: 0 });
     const second = fakeExecutor();
     const statuses = await runUnits(plan.units, { executor: second, store: s, retries: 0 });
     expect(second.ran).toEqual([]);
     expect([...statuses.values()].every((x) => x.state === 'cached')).toBe(true);
     // A larger sweep reuses what exists and computes only the new seed's units.
     const wider = planExperiment(experiment, 'smoke', [1, 2, 3], 'sum');
-    const third = fakeExecutor();
+    const third = fakeExecutor({}, s.runsDir);
     await runUnits(wider.units, { executor: third, store: s, retries: 0 });
     expect(third.ran.length).toBe(wider.units.filter((u) => u.seed === 3).length);
   });

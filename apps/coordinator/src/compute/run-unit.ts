@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { cpus, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
+import { digestUnitFiles } from '../units/integrity.js';
 import type { Unit, UnitKind, UnitOutput } from '../units/types.js';
 import { runExamples, runFooling, runLinearity, runRubbish } from './handlers/analyses.js';
 import type { Handler, UnitOf, WorkerContext } from './handlers/context.js';
@@ -32,9 +33,12 @@ export async function runUnit(context: WorkerContext, unit: Unit): Promise<UnitO
   const output = await handler(context, unit);
   const tensorsAfter = tf.memory().numTensors;
   if (tensorsAfter !== before) throw new Error(`unit ${unit.key} (${unit.role}) leaked ${tensorsAfter - before} tensors`);
+  // The SHA-256 of the files it leaves for its readers (a model, examples), which check them on every read.
+  const files = await digestUnitFiles(context.runsDir, unit.key, unit.config.kind);
   const finishedAt = performance.timeOrigin + performance.now();
   return {
     ...output,
+    ...(files ? { files } : {}),
     backend: context.backend,
     computeSeconds: (finishedAt - startedAt) / 1000,
     run: {

@@ -1,4 +1,5 @@
 import type { Executor } from '../schedule/executor.js';
+import { CorruptArtifactError, corruptProducer } from '../units/integrity.js';
 import type { RunStore } from '../units/store.js';
 import type { Unit, UnitResult } from '../units/types.js';
 import { isFinal, succeeded, type StateCounts, type UnitStatus } from './status.js';
@@ -28,6 +29,12 @@ export interface ScheduleOptions {
 /**
  * Runs units in dependency order. Finished results are read from the store instead of recomputed;
  * each new result is written as soon as it arrives, so a crash loses only the units in flight.
+ *
+ * The store takes a result only when it and the files it records check out (units/store.ts);
+ * otherwise the unit is computed. A unit that finds a dependency's files (or result.json) corrupt
+ * when it reads them fails with a CorruptArtifactError naming that dependency: the dependency is
+ * recomputed, once per sweep, and the reader runs again after it, without that attempt counting
+ * against its retries.
  */
 export async function runUnits(units: Unit[], options: ScheduleOptions): Promise<Map<string, UnitStatus>> {
   const { executor, store, retries } = options;
@@ -68,6 +75,34 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
       return !dependency || (isFinal(dependency.state) && !succeeded(dependency.state));
     });
 
+  // Producers recomputed in this sweep because a reader found their files corrupt: once each, so a
+  // reader that still finds them corrupt fails as any unit does.
+  const recomputed = new Set<string>();
+  /** Queues `producer` to be computed again before `reader`; false when that is not the way out. */
+  const recompute = async (producer: string, message: string, reader: Unit): Promise<boolean> => {
+    const status = statuses.get(producer);
+    if (!status || producer === reader.key) return false;
+    if (!succeeded(status.state)) return true; // already queued again (or failed: the reader is then skipped)
+    if (recomputed.has(producer)) return false;
+    recomputed.add(producer);
+    await store.invalidate(producer, `${message}; recomputing ${status.unit.role} seed ${status.unit.seed} (${producer}), then ${reader.role} seed ${reader.seed} (${reader.key})`);
+    Object.assign(status, { state: 'pending', result: null, resultPath: null, attempts: 0, error: null } satisfies Partial<UnitStatus>);
+    waiting.add(producer);
+    update(status);
+    return true;
+  };
+  const fail = async (status: UnitStatus, message: string): Promise<void> => {
+    status.error = message;
+    const producer = corruptProducer(message);
+    if (producer && (await recompute(producer, message, status.unit))) {
+      // Not this unit's failure: it runs again once the producer is done.
+      status.attempts--;
+      status.state = 'pending';
+      return;
+    }
+    status.state = status.attempts <= retries ? 'retrying' : 'failed';
+  };
+
   const attempt = (status: UnitStatus): Promise<void> => {
     const { unit } = status;
     status.attempts++;
@@ -78,15 +113,18 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
       async (output) => {
         const run = { ...output.run, dispatchedAt, receivedAt: now() };
         const result: UnitResult = { ...output, run, key: unit.key, role: unit.role, seed: unit.seed, config: unit.config, finishedAt: new Date().toISOString(), attempts: status.attempts };
-        status.resultPath = await store.write(result);
+        try {
+          status.resultPath = await store.write(result);
+        } catch (error) {
+          // Its files here are not the bytes the worker digested (BullMQ: they came through Redis): a failed attempt.
+          if (error instanceof CorruptArtifactError) return fail(status, error.message);
+          throw error;
+        }
         status.result = result;
         status.state = 'done';
         status.error = null;
       },
-      (error: unknown) => {
-        status.error = error instanceof Error ? error.message : String(error);
-        status.state = status.attempts <= retries ? 'retrying' : 'failed';
-      },
+      (error: unknown) => fail(status, error instanceof Error ? error.message : String(error)),
     );
   };
 
@@ -118,8 +156,8 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     const finishedKey = await Promise.race([...running].map(([key, promise]) => promise.then(() => key)));
     running.delete(finishedKey);
     const status = statuses.get(finishedKey)!;
-    // A failed attempt with retries left goes back in the queue.
-    if (status.state === 'retrying') waiting.add(finishedKey);
+    // A failed attempt with retries left goes back in the queue, as does one that found a dependency corrupt.
+    if (status.state === 'retrying' || status.state === 'pending') waiting.add(finishedKey);
     update(status);
   }
   return statuses;

@@ -57,7 +57,7 @@ async function sweepLocked(options: SweepOptions, selected: ExperimentSpec[], ou
   if (tookOver) logger.warn(`took over the lock of pid ${tookOver.pid}, which is no longer running (an interrupted sweep)`);
   await retirePreviousReport(out, logger);
 
-  const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')));
+  const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')), logger);
   await mkdir(store.runsDir, { recursive: true });
   await removeStagingFiles(out, store.runsDir, logger);
   const progressChannel = `advx-progress-${process.pid}-${Date.now()}`;

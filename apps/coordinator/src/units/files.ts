@@ -24,6 +24,9 @@ const UNIT_FILES: Partial<Record<UnitConfig['kind'], { directory: string; marker
   craft: { directory: 'adversarial', marker: 'examples.msgpack' },
 };
 
+/** The kind's files directory and marker as names under the unit's directory ("model", "model.json"), or null. */
+export const unitFilesLayout = (kind: UnitConfig['kind']): { directory: string; marker: string } | null => UNIT_FILES[kind] ?? null;
+
 export function unitFiles(runsDir: string, key: string, kind: UnitConfig['kind']): { directory: string; marker: string } | null {
   const files = UNIT_FILES[kind];
   const directory = files ? join(unitDirectory(runsDir, key), files.directory) : null;

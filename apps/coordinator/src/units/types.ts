@@ -141,6 +141,13 @@ export interface UnitOutput {
   metrics: Metrics;
   /** Arrays behind figures (images, curves, histograms), kept small. */
   artifacts?: object;
+  /**
+   * SHA-256 (hex) of each file the unit left for its readers, by path under its directory
+   * (`model/weights.bin`): a train unit's model, a craft unit's examples. Every reader checks the
+   * bytes it reads against these (units/integrity.ts). Absent for kinds that leave no files, and in
+   * results written before digests were recorded.
+   */
+  files?: Record<string, string>;
   backend: string;
   computeSeconds: number;
   run: RunInfo;

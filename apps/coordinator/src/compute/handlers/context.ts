@@ -2,10 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { filterClasses, type Dataset } from '@advx/data';
 import { Ensemble, loadModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
-import { modelDirectory } from '../../units/files.js';
+import { modelDirectory, resultPath } from '../../units/files.js';
 import type { Runtime } from '../runtime.js';
 import type { ProgressEvent } from '../../units/progress.js';
 import { readResult as readStoredResult } from '../../units/store.js';
+import { CorruptArtifactError, verifyUnitFiles } from '../../units/integrity.js';
 import type { ArtifactsByKind } from '../../units/artifacts.js';
 import type { DatasetRef, Metrics, Unit, UnitConfig, UnitKind, UnitResult } from '../../units/types.js';
 
@@ -28,10 +29,14 @@ export type Handler<K extends UnitKind> = (context: WorkerContext, unit: UnitOf<
 /** Evaluation batch: large enough to keep matMuls efficient, small enough for FGSM's gradient memory. */
 const EVAL_BATCH = 500;
 
-/** The result of a unit this one depends on; the scheduler runs it only once that result is written. */
+/**
+ * The result of a unit this one depends on; the scheduler runs it only once that result is written.
+ * One that is gone or does not pass the schema throws a CorruptArtifactError (units/integrity.ts),
+ * on which the scheduler recomputes that unit before trying this one again.
+ */
 export async function readResult(context: WorkerContext, key: string): Promise<UnitResult> {
   const result = await readStoredResult(context.runsDir, key);
-  if (!result) throw new Error(`unit ${key} has no readable result in ${context.runsDir}`);
+  if (!result) throw new CorruptArtifactError(key, resultPath(context.runsDir, key), 'missing');
   return result;
 }
 
@@ -93,9 +98,22 @@ export async function collectBatches(
   }
 }
 
+/** A train unit's model, once its files are checked against the SHA-256 its result records (else a CorruptArtifactError). */
+async function loadVerifiedModel(context: WorkerContext, key: string) {
+  const result = await readResult(context, key);
+  await verifyUnitFiles(context.runsDir, key, 'train', result.files);
+  return (await loadModel(modelDirectory(context.runsDir, key))).model;
+}
+
 /** One model, or an ensemble averaging the probabilities of several. */
 export async function loadPredictor(context: WorkerContext, keys: string[]): Promise<{ predictor: Predictor; dispose: () => void }> {
-  const models = await Promise.all(keys.map(async (key) => (await loadModel(modelDirectory(context.runsDir, key))).model));
+  const loaded = await Promise.allSettled(keys.map((key) => loadVerifiedModel(context, key)));
+  const models = loaded.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
+  const failure = loaded.find((l) => l.status === 'rejected');
+  if (failure) {
+    for (const model of models) model.dispose(); // the members that did load must not leak
+    throw failure.reason;
+  }
   if (models.length === 1) return { predictor: models[0], dispose: () => models[0].dispose() };
   const ensemble = new Ensemble(models);
   return { predictor: ensemble, dispose: () => ensemble.dispose() };

@@ -1,5 +1,4 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { readFile } from 'node:fs/promises';
 import { Rng } from '@advx/data';
 import { bim, fgsm, pgd, type AttackTarget } from '@advx/attacks';
 import { AgreementAccumulator, ClassificationAccumulator } from '@advx/metrics';
@@ -7,8 +6,9 @@ import { asAttackTarget } from '@advx/models';
 import { decode, encode } from '../../units/codec.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
 import type { AttackSpec, Metrics } from '../../units/types.js';
-import { craftedPath } from '../../units/files.js';
-import { collectBatches, flatSize, forEachBatch, loadPredictor, unitData, type Handler, type WorkerContext } from './context.js';
+import { craftedPath, unitFilesLayout } from '../../units/files.js';
+import { readVerified } from '../../units/integrity.js';
+import { collectBatches, flatSize, forEachBatch, loadPredictor, readResult, unitData, type Handler, type WorkerContext } from './context.js';
 
 export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attack: AttackSpec, rng: Rng): tf.Tensor2D {
   const range = attack.clip ? { clipMin: 0, clipMax: 1 } : { clipMin: -Infinity, clipMax: Infinity };
@@ -33,10 +33,16 @@ export interface CraftedExamples {
   sourcePredictions: Int32Array;
 }
 
-/** msgpackr stores typed arrays as raw bytes; copy them into aligned arrays of the right type. */
+/**
+ * A craft unit's examples, checked against the SHA-256 its result records (else a
+ * CorruptArtifactError). msgpackr stores typed arrays as raw bytes; copy them into aligned arrays of
+ * the right type.
+ */
 async function readCrafted(context: WorkerContext, craftKey: string, count: number, width: number): Promise<CraftedExamples> {
   const path = craftedPath(context.runsDir, craftKey);
-  const stored = decode<{ count: number; width: number; images: Uint8Array; sourcePredictions: Uint8Array }>(await readFile(path));
+  const { directory, marker } = unitFilesLayout('craft')!;
+  const bytes = await readVerified(context.runsDir, craftKey, `${directory}/${marker}`, (await readResult(context, craftKey)).files);
+  const stored = decode<{ count: number; width: number; images: Uint8Array; sourcePredictions: Uint8Array }>(bytes);
   if (stored.count !== count || stored.width !== width) {
     throw new Error(`${path} holds ${stored.count} examples of width ${stored.width}; this unit's split has ${count} of width ${width}`);
   }
