@@ -130,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
     onError: (error) => logger.warn(`Redis: ${error.message}`),
   });
   watchConnection(subscriber, { onError: (error) => logger.warn(`Redis (cancel channel): ${error.message}`) });
-  /** unit key → packed output, for a unit enqueued again because Redis lost its job (payload.lostBefore). */
+  /** `backend/unit key` → packed output, for a unit enqueued again because Redis lost its job (payload.lostBefore). */
   const kept = new Map<string, string>();
 
   // One Piscina pool per (backend, dataset as loaded): normally a single one for a worker's life.
@@ -186,7 +186,8 @@ async function main(argv: string[]): Promise<number> {
       }
     }
     const files = unitFiles(o.runsDir, unit.key, unit.config.kind);
-    const earlier = payload.lostBefore ? kept.get(unit.key) : undefined;
+    const keptAs = `${backend}/${unit.key}`;
+    const earlier = payload.lostBefore ? kept.get(keptAs) : undefined;
     if (earlier !== undefined && (!files || existsSync(files.marker))) {
       if (files) await uploadFiles(redis, unit.key, files.directory);
       logger.info(`${unit.role} seed ${unit.seed} (${unit.key}): Redis lost its earlier job; handing back the output computed here before`);
@@ -203,8 +204,8 @@ async function main(argv: string[]): Promise<number> {
     if (files) await uploadFiles(redis, unit.key, files.directory);
     logger.info(`${unit.role} seed ${unit.seed} (${unit.key}) done in ${output.computeSeconds.toFixed(1)} s on ${output.backend}`);
     const packed = packOutput(output);
-    kept.delete(unit.key);
-    kept.set(unit.key, packed);
+    kept.delete(keptAs);
+    kept.set(keptAs, packed);
     if (kept.size > KEPT_OUTPUTS) kept.delete(kept.keys().next().value!);
     return packed;
   };
