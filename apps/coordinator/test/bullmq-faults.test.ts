@@ -85,6 +85,31 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor: Redis and worker faul
     expect(worker.child.exitCode).toBeNull();
   });
 
+  it('Redis SIGKILLed mid-sweep and not restarted: after --redis-deadline the units not finished fail, the report is written incomplete, exit 1', async () => {
+    const port = await freePort();
+    const redisUrl = `redis://127.0.0.1:${port}`;
+    const redis = await startRedis(port);
+    started.push(redis);
+    const worker = await startWorker(redisUrl);
+    const out = scratch();
+    const { run, stderr } = sweep(out, redisUrl, '--redis-deadline', '5');
+    await waitFor(stderr, /finished \S+ seed 1/, 240_000);
+    redis.child.kill('SIGKILL');
+    const t0 = Date.now();
+    const result = await run;
+    expect(result.code, result.stderr).toBe(1);
+    expect((Date.now() - t0) / 1000).toBeLessThan(45);
+    expect(result.stderr).toMatch(/lost the connection to Redis/);
+    expect(result.stderr.split('\n').filter((line) => /unreachable for 5 s .*giving up/.test(line))).toHaveLength(1);
+    const report = readReport(out);
+    expect(report.complete).toBe(false);
+    // What finished before the loss is kept (and reused by a rerun); the rest failed or was skipped.
+    expect(report.runs.some((r) => r.status === 'done')).toBe(true);
+    expect(report.runs.some((r) => r.status === 'failed')).toBe(true);
+    for (const text of [result.stderr, worker.output()]) expect(text).not.toMatch(UNHANDLED);
+    expect(worker.child.exitCode).toBeNull();
+  });
+
   it('Redis never reachable: one clear line, an incomplete report and exit 1 within the deadline; no hang on shutdown', async () => {
     const port = await freePort(); // nothing listens there
     const out = scratch();
