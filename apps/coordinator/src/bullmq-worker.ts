@@ -15,6 +15,12 @@
  * unit's model to Redis, and return the output. SIGINT/SIGTERM: stop taking jobs, finish the
  * running ones (worker.close()), exit 0; a second signal exits at once (the job's lock then
  * expires and BullMQ hands it to another worker).
+ *
+ * Redis going away: every connection reconnects (shared.ts: backoff to 5 s, forever) and the
+ * worker stays up; it logs the outage once and the reconnection once. A job lost with a restarted
+ * Redis cannot be delivered (BullMQ: "Missing key for job …"); the coordinator enqueues the unit
+ * again, marked `lostBefore`, and this worker then hands back the output it kept rather than
+ * computing the unit a second time (same key = same work).
  */
 import { Command, Option } from 'commander';
 import { integerAtLeast, optionsOrExitCode, parseCommand, UsageError } from './support/command-line.js';
@@ -35,7 +41,27 @@ import { writeFileAtomic } from './support/atomic-write.js';
 import type { ProgressEvent } from './units/progress.js';
 import { resultPath, unitFiles } from './units/files.js';
 import { unitFilesIntact } from './units/integrity.js';
-import { CANCEL_CHANNEL, downloadFiles, packOutput, PREFIX, redactRedisUrl, redisOptions, UNITS_QUEUE, unpackJob, uploadFiles, WORKERS_KEY, HEARTBEAT_MS, type UnitJobData, type UnitJobPayload } from './execution/bullmq/shared.js';
+import {
+  CANCEL_CHANNEL,
+  downloadFiles,
+  HEARTBEAT_MS,
+  isConnectionError,
+  packOutput,
+  PREFIX,
+  redactRedisUrl,
+  redisOptions,
+  type UnitJobData,
+  type UnitJobPayload,
+  UNITS_QUEUE,
+  unpackJob,
+  uploadFiles,
+  watchConnection,
+  WORKER_NAME_PREFIX,
+  WORKERS_KEY,
+} from './execution/bullmq/shared.js';
+
+/** Outputs kept for units whose job Redis may lose after they ran (the last few). */
+const KEPT_OUTPUTS = 32;
 
 interface WorkerOptions {
   redis: string;
@@ -96,6 +122,17 @@ async function main(argv: string[]): Promise<number> {
   const connection = redisOptions(o.redis);
   const redis = new Redis(connection);
   const subscriber = new Redis(connection);
+  const where = redactRedisUrl(o.redis);
+  let stopping = false;
+  // One line when Redis goes and one when it is back, not one per reconnection attempt.
+  watchConnection(redis, {
+    onDown: (reason) => !stopping && logger.warn(`lost the connection to Redis at ${where} (${reason}): reconnecting; running units go on`),
+    onUp: (seconds, first) => !first && logger.info(`reconnected to Redis at ${where} after ${seconds.toFixed(1)} s`),
+    onError: (error) => logger.warn(`Redis: ${error.message}`),
+  });
+  watchConnection(subscriber, { onError: (error) => logger.warn(`Redis (cancel channel): ${error.message}`) });
+  /** `backend/unit key` → packed output, for a unit enqueued again because Redis lost its job (payload.lostBefore). */
+  const kept = new Map<string, string>();
 
   // One Piscina pool per (backend, dataset as loaded): normally a single one for a worker's life.
   const datasets = new Map<string, Promise<SharedDataset>>();
@@ -151,6 +188,14 @@ async function main(argv: string[]): Promise<number> {
         throw new Error(`files of ${dependency} are neither in Redis nor in ${files.directory}`);
       }
     }
+    const files = unitFiles(o.runsDir, unit.key, unit.config.kind);
+    const keptAs = `${backend}/${unit.key}`;
+    const earlier = payload.lostBefore ? kept.get(keptAs) : undefined;
+    if (earlier !== undefined && (!files || existsSync(files.marker))) {
+      if (files) await uploadFiles(redis, unit.key, files.directory);
+      logger.info(`${unit.role} seed ${unit.seed} (${unit.key}): Redis lost its earlier job; handing back the output computed here before`);
+      return earlier;
+    }
     const controller = new AbortController();
     running.set(job.id!, { job, key: unit.key, controller });
     let output;
@@ -159,10 +204,13 @@ async function main(argv: string[]): Promise<number> {
     } finally {
       running.delete(job.id!);
     }
-    const files = unitFiles(o.runsDir, unit.key, unit.config.kind);
     if (files) await uploadFiles(redis, unit.key, files.directory);
     logger.info(`${unit.role} seed ${unit.seed} (${unit.key}) done in ${output.computeSeconds.toFixed(1)} s on ${output.backend}`);
-    return packOutput(output);
+    const packed = packOutput(output);
+    kept.delete(keptAs);
+    kept.set(keptAs, packed);
+    if (kept.size > KEPT_OUTPUTS) kept.delete(kept.keys().next().value!);
+    return packed;
   };
 
   await subscriber.subscribe(CANCEL_CHANNEL);
@@ -180,11 +228,21 @@ async function main(argv: string[]): Promise<number> {
     lockDuration: o.lockDuration,
     // A dead worker's job is back in the queue within about two lock durations.
     stalledInterval: o.lockDuration,
-    name: `advx-worker ${hostname()}:${process.pid}`,
+    name: `${WORKER_NAME_PREFIX}${hostname()}:${process.pid}`,
   });
   worker.on('active', (job) => logger.info(`${job.name}: started ${job.id}`));
   worker.on('failed', (job, error) => logger.warn(`${job?.name ?? '?'}: ${job?.id ?? ''} failed: ${error.message}`));
-  worker.on('error', (error) => logger.error(`worker: ${error.message}`));
+  const reportedLost = new Set<string>();
+  worker.on('error', (error) => {
+    if (isConnectionError(error)) return; // the connection watch reports the outage once
+    const lost = /^Missing (key|lock) for job (\S+)\. (\w+)/.exec(error.message);
+    // BullMQ tries to complete the job, then to fail it: one line for both.
+    if (lost && reportedLost.has(lost[2])) return;
+    if (lost) reportedLost.add(lost[2]);
+    if (lost) logger.warn(`job ${lost[2]} is no longer in Redis (${lost[3]}: Redis restarted or the job was taken over): its result stays here; the coordinator enqueues lost units again`);
+    else logger.error(`worker: ${error.message}`);
+  });
+  worker.on('lockRenewalFailed', (jobIds) => logger.warn(`could not renew the lock of job(s) ${jobIds.join(', ')}: BullMQ may hand them to another worker`));
   await worker.waitUntilReady();
   const me = `${hostname()}:${process.pid}`;
   const beat = () => redis.zadd(WORKERS_KEY, Date.now(), me).catch(() => {});
@@ -196,7 +254,6 @@ async function main(argv: string[]): Promise<number> {
   );
 
   return new Promise<number>((done) => {
-    let stopping = false;
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) process.exit(130);
       stopping = true;

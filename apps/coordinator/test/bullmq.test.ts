@@ -1,78 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../src/report/model.js';
-import { backendArgs, mnistDir, root, runCli } from './helpers.js';
+import { haveRedis, readReport, REDIS_SERVER, scratch, start, startRedis, stop, freePort, workerScript, type Started } from './bullmq-helpers.js';
+import { backendArgs, mnistDir, runCli } from './helpers.js';
 
 /**
  * `--executor bullmq` against a real redis-server (the Debian package; .ci/run installs it): one
  * redis on a free loopback port, one `coordinator:worker` process (the built entry), and the
  * coordinator; the report must equal a Piscina sweep's for the same seeds, backend and threads per
  * unit (the determinism contract, README: the worker process and the pool each pin 1 TF thread).
+ * Redis and worker faults: bullmq-faults.test.ts.
  */
-const REDIS_SERVER = '/usr/bin/redis-server';
-const workerScript = `${root}/dist/apps/coordinator/bullmq-worker.mjs`;
-const haveRedis = existsSync(REDIS_SERVER);
 if (!haveRedis) console.warn(`bullmq.test.ts: skipping the BullMQ executor tests: ${REDIS_SERVER} is absent (apt-get install redis-server)`);
 
-const scratch = () => mkdtempSync(join(tmpdir(), 'advx-bullmq-'));
-const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface Started {
-  child: ChildProcess;
-  output: () => string;
-}
-
-/** Spawns and resolves once `ready` appears in its output (rejects if it exits first or takes too long). */
-function start(command: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<Started> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: root, env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`${command} not ready after 60 s:\n${output}`)), 60_000);
-    const onData = (d: Buffer) => {
-      output += d;
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        resolve({ child, output: () => output });
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`${command} exited (${code ?? signal}) before it was ready:\n${output}`));
-    });
-  });
-}
-
-function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child?.exitCode ?? null);
-  return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.once('exit', (code) => {
-      clearTimeout(kill);
-      resolve(code);
-    });
-    child.kill(signal);
-  });
-}
-
 describe('sweep CLI: --executor / --redis validation', () => {
-  it('bullmq without --redis, or a malformed --redis, is a usage error naming the flag', async () => {
+  it('bullmq without --redis, a malformed --redis or a bad --redis-deadline is a usage error naming the flag', async () => {
     const missing = await runCli(['--executor', 'bullmq', '--preset', 'smoke']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--redis');
@@ -82,6 +25,12 @@ describe('sweep CLI: --executor / --redis validation', () => {
     const unknown = await runCli(['--executor', 'celery', '--preset', 'smoke']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('--executor');
+    const deadlineAlone = await runCli(['--redis-deadline', '5', '--preset', 'smoke']);
+    expect(deadlineAlone.code).toBe(2);
+    expect(deadlineAlone.stderr).toContain('--redis-deadline only applies with --executor bullmq');
+    const zero = await runCli(['--executor', 'bullmq', '--redis', 'redis://localhost:6379', '--redis-deadline', '0', '--preset', 'smoke']);
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toContain('--redis-deadline');
   });
 });
 
@@ -96,7 +45,7 @@ describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-s
     if (!existsSync(workerScript)) throw new Error(`${workerScript} is missing: build first (node tools/build.mjs)`);
     const port = await freePort();
     redisUrl = `redis://127.0.0.1:${port}`;
-    redis = await start(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+    redis = await startRedis(port);
     // The worker's first maxout-fgsm unit kills its thread once: the job fails and the scheduler retries it.
     faultMarker = join(scratch(), 'fault-marker');
     worker = await start(

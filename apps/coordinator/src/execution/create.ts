@@ -11,7 +11,7 @@ import { PiscinaExecutor } from './piscina.js';
 export type ExecutorChoice =
   | { kind: 'piscina'; workers: number; threadsPerUnit: number }
   | { kind: 'inline'; threadsPerUnit: number }
-  | { kind: 'bullmq'; redis: string };
+  | { kind: 'bullmq'; redis: string; /** Seconds Redis may stay unreachable before the sweep gives up on it (default 60). */ deadlineSeconds?: number };
 
 export interface ExecutorContext {
   /** The backend the sweep asks for ('auto' or a name). */
@@ -53,7 +53,7 @@ export function createExecutor(choice: ExecutorChoice, context: ExecutorContext)
       ready: ({ splits, validationSizes }) => {
         // Workers load their own copy of each dataset exactly as it was loaded here, and check its checksum.
         const datasets = Object.fromEntries([...splits].map(([name, s]) => [name, { validationSize: validationSizes.get(name)!, checksum: s.checksum }]));
-        executor = new BullMQExecutor({ redisUrl: choice.redis, backend: context.backend, runsDir: context.runsDir, datasets, progressChannel: context.progressChannel, logger: context.logger });
+        executor = new BullMQExecutor({ redisUrl: choice.redis, deadlineSeconds: choice.deadlineSeconds, backend: context.backend, runsDir: context.runsDir, datasets, progressChannel: context.progressChannel, logger: context.logger });
         return executor;
       },
       fail: () => {},

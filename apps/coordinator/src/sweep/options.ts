@@ -32,6 +32,8 @@ export interface SweepOptions {
    */
   executor: 'piscina' | 'bullmq' | 'inline';
   redis: string | undefined;
+  /** Seconds Redis may stay unreachable (bullmq) before the sweep gives up on it; undefined = the executor's default. */
+  redisDeadline: number | undefined;
   /** Output directories of earlier sweeps whose finished units are copied in rather than recomputed. */
   reuse: string[];
   /** Take over a lock on `out` that cannot be checked (another host's). */
@@ -78,7 +80,8 @@ export function buildCommand(): Command {
         .choices(['piscina', 'bullmq', 'inline'])
         .default('piscina'),
     )
-    .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port');
+    .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port')
+    .option('--redis-deadline <seconds>', 'with --executor bullmq: how long Redis may stay unreachable (at the start or mid-sweep) before the units not finished fail (default 60)', integerAtLeast('--redis-deadline', 1));
 }
 
 /** Parses argv into validated options; throws UsageError with a one-line message naming the flag. */
@@ -103,6 +106,7 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
   }
   if (o.executor === 'bullmq' && o.redis === undefined) throw new UsageError('--redis <url> is required with --executor bullmq');
   if (o.executor !== 'bullmq' && o.redis !== undefined) throw new UsageError('--redis only applies with --executor bullmq');
+  if (o.executor !== 'bullmq' && o.redisDeadline !== undefined) throw new UsageError('--redis-deadline only applies with --executor bullmq');
   if (o.executor === 'inline' && command.getOptionValueSource('workers') === 'cli' && o.workers !== 1) throw new UsageError('--workers does not apply to --executor inline, which runs one unit at a time in its own thread');
   if (o.executor === 'inline' && o.unitTimeout !== undefined) throw new UsageError('--unit-timeout does not apply to --executor inline: a unit on the coordinator\'s own thread cannot be stopped');
   if (o.executor === 'bullmq' && o.threadsPerUnit !== undefined) throw new UsageError('--threads-per-unit does not apply to --executor bullmq: give it to each `coordinator:worker` process');
@@ -127,6 +131,7 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
     unitTimeout: o.unitTimeout,
     executor: o.executor,
     redis: o.redis,
+    redisDeadline: o.redisDeadline,
     reuse: o.reuse ?? [],
     claims: o.claims ?? null,
   };

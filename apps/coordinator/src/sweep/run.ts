@@ -31,7 +31,7 @@ export interface SweepOutcome {
 
 /** The executor the options ask for (the CLI has checked that what it needs is there). */
 function executorChoice(options: SweepOptions): ExecutorChoice {
-  if (options.executor === 'bullmq') return { kind: 'bullmq', redis: options.redis! };
+  if (options.executor === 'bullmq') return { kind: 'bullmq', redis: options.redis!, deadlineSeconds: options.redisDeadline };
   if (options.executor === 'inline') return { kind: 'inline', threadsPerUnit: options.threadsPerUnit! };
   return { kind: 'piscina', workers: options.workers, threadsPerUnit: options.threadsPerUnit! };
 }

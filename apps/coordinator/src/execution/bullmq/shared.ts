@@ -30,8 +30,14 @@ export const filesKey = (unitKey: string) => `${PREFIX}:files:${unitKey}`;
 
 /**
  * `redis://[user:password@]host[:port][/db]` or `rediss://…` (TLS) → ioredis options; throws a
- * message suitable for a usage error otherwise. BullMQ's blocking connections need
- * maxRetriesPerRequest: null.
+ * message suitable for a usage error otherwise.
+ *
+ * Reconnection (BullMQ, "Going to production"): ioredis reconnects for as long as `retryStrategy`
+ * returns a delay; ours backs off 0.5, 1, 2, 4, then every 5 s, forever (BullMQ's own default
+ * backs off to 20 s, which would delay noticing a restarted Redis). `maxRetriesPerRequest: null`
+ * (required by BullMQ's blocking connections) and the offline queue left on make commands wait
+ * for the reconnection instead of failing: workers ride out an outage, and the coordinator bounds
+ * the wait itself (`--redis-deadline`, BullMQExecutor).
  */
 export interface RedisConnection {
   host: string;
@@ -41,7 +47,11 @@ export interface RedisConnection {
   db: number;
   tls?: object;
   maxRetriesPerRequest: null;
+  retryStrategy: (times: number) => number;
 }
+
+/** ioredis reconnection delay (ms) after the `times`-th failed attempt. */
+export const reconnectDelay = (times: number): number => Math.min(250 * 2 ** Math.max(1, times), 5000);
 
 export function redisOptions(url: string): RedisConnection {
   let parsed: URL;
@@ -63,6 +73,7 @@ export function redisOptions(url: string): RedisConnection {
     db: dbPath ? Number(dbPath) : 0,
     tls: parsed.protocol === 'rediss:' ? {} : undefined,
     maxRetriesPerRequest: null,
+    retryStrategy: reconnectDelay,
   };
 }
 
@@ -77,6 +88,67 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+/** A failure of the connection itself (Redis down, restarting, unreachable), as opposed to a command's error. */
+export function isConnectionError(error: unknown): boolean {
+  const e = error as NodeJS.ErrnoException | undefined;
+  if (!e) return false;
+  if (e.code && ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'].includes(e.code)) return true;
+  return /Connection is closed|connect ETIMEDOUT|Stream isn't writeable|LOADING|ECONNREFUSED|ECONNRESET/i.test(e.message ?? '');
+}
+
+/** Redis keys of a BullMQ job (BullMQ's own layout: `<prefix>:<queue>:<id>`, its lock at `…:lock`). */
+export const jobKey = (queue: string, jobId: string) => `${PREFIX}:${queue}:${jobId}`;
+export const lockKey = (queue: string, jobId: string) => `${jobKey(queue, jobId)}:lock`;
+
+/** The worker process (`host:pid`, as in WORKERS_KEY) behind a BullMQ worker name (`advx-worker host:pid`). */
+export const WORKER_NAME_PREFIX = 'advx-worker ';
+export const workerIdOf = (processedBy: string | null | undefined): string | null => (processedBy?.startsWith(WORKER_NAME_PREFIX) ? processedBy.slice(WORKER_NAME_PREFIX.length) : (processedBy ?? null));
+
+export interface ConnectionWatch {
+  /** ms since epoch at which the connection went down (or since creation, before the first connection); null while up. */
+  readonly downSince: number | null;
+  readonly connected: boolean;
+  /** Whether it has ever been connected. */
+  readonly everUp: boolean;
+  /** The last connection error's message, for the log. */
+  readonly lastError: string;
+}
+
+/**
+ * Follows one ioredis client's connection: an `error` listener (so ioredis never prints
+ * "Unhandled error event" stacks), one call of `onDown` when it goes down and of `onUp` when it is
+ * back (not per retry). Errors that are not about the connection go to `onError`.
+ */
+export function watchConnection(
+  client: Redis,
+  handlers: { onDown?: (reason: string) => void; onUp?: (downSeconds: number, first: boolean) => void; onError?: (error: Error) => void },
+): ConnectionWatch {
+  const state = { downSince: Date.now() as number | null, connected: false, lastError: '', everUp: false };
+  client.on('error', (error: Error) => {
+    if (isConnectionError(error)) state.lastError = error.message;
+    else handlers.onError?.(error);
+  });
+  const down = () => {
+    if (!state.connected) return;
+    state.connected = false;
+    state.downSince = Date.now();
+    handlers.onDown?.(state.lastError || 'connection closed');
+  };
+  client.on('close', down);
+  client.on('reconnecting', down);
+  client.on('end', down);
+  client.on('ready', () => {
+    const seconds = state.downSince === null ? 0 : (Date.now() - state.downSince) / 1000;
+    const first = !state.everUp;
+    state.connected = true;
+    state.everUp = true;
+    state.downSince = null;
+    state.lastError = '';
+    handlers.onUp?.(seconds, first);
+  });
+  return state;
+}
+
 /** What a unit job carries (msgpackr, base64 in the job's JSON data since BullMQ stores data as JSON). */
 export interface UnitJobPayload {
   sweepId: string;
@@ -87,6 +159,11 @@ export interface UnitJobPayload {
   dataset: { name: string; validationSize: number; checksum: string };
   /** result.json of the units this one depends on (train units read `epochsFrom` from them). */
   dependencyResults: Record<string, UnitResult>;
+  /**
+   * Set when the coordinator enqueues the unit again because Redis lost its job: a worker that
+   * finished this unit but could not deliver it (its job was gone) may hand back that output.
+   */
+  lostBefore?: boolean;
 }
 
 export interface UnitJobData {
