@@ -5,7 +5,7 @@ export { rfgsm, fgsmRandomStart, type RfgsmOptions, type RandomStartFgsmOptions 
 export { miFgsm, type MomentumOptions } from './momentum.js';
 export { apgdCe, apgdCeRun, apgdCheckpoints, type ApgdOptions, type ApgdRun } from './apgd.js';
 export { square, squareFraction, type SquareOptions } from './square.js';
-export { worstCase, type AttackRun, type WorstCase } from './worst-case.js';
+export { worstCase, firstSuccessful, type AttackRun, type WorstCase } from './worst-case.js';
 export { attackLabels, lossGradient, linfStep, projectLinf, clipToRange, exactSign } from './gradient.js';
 export { rubbishExamples, type RubbishOptions } from './rubbish.js';
 export { foolingRun, type FoolingTarget, type FoolingOptions, type FoolingResult } from './fooling.js';

@@ -51,3 +51,29 @@ export async function worstCase(model: AttackTarget, x: tf.Tensor2D, labels: tf.
   }
   return { adversarial, brokenBy };
 }
+
+/**
+ * The worst case's examples without reading anything back, for use inside a batch's tidy: every
+ * attack runs on every row, and each row keeps the first attack's example that misclassifies it
+ * (else the clean row). Equal to `worstCase(...).adversarial`, at the cost of attacking rows an
+ * earlier attack already broke.
+ */
+export function firstSuccessful(model: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attacks: AttackRun[]): tf.Tensor2D {
+  const width = x.shape[1];
+  const wrong = (input: tf.Tensor2D) => tf.notEqual(model.predict(model.scores(input)), labels);
+  let adversarial = tf.clone(x);
+  let broken = tf.tidy(() => wrong(x));
+  for (const attack of attacks) {
+    const [nextAdversarial, nextBroken] = tf.tidy(() => {
+      const attacked = attack(x, labels);
+      const fooled = wrong(attacked);
+      const fresh = tf.logicalAnd(fooled, tf.logicalNot(broken));
+      return [tf.where(tf.tile(tf.reshape(fresh, [-1, 1]), [1, width]), attacked, adversarial) as tf.Tensor2D, tf.logicalOr(broken, fooled)];
+    });
+    tf.dispose([adversarial, broken]);
+    adversarial = nextAdversarial;
+    broken = nextBroken;
+  }
+  broken.dispose();
+  return adversarial;
+}

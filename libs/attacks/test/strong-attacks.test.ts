@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@advx/data';
-import { apgdCe, apgdCeRun, apgdCheckpoints, fgsm, fgsmRandomStart, miFgsm, pgd, rfgsm, square, squareFraction, worstCase, type AttackTarget } from '@advx/attacks';
+import { apgdCe, apgdCeRun, apgdCheckpoints, fgsm, firstSuccessful, fgsmRandomStart, miFgsm, pgd, rfgsm, square, squareFraction, worstCase, type AttackTarget } from '@advx/attacks';
 import { asAttackTarget, logisticRegressionSpec, maxoutSpec, type Classifier } from '@advx/models';
 import { makeModel, maxAbsDiff, randomInputs, randomLabels } from './helpers.js';
 
@@ -212,6 +212,10 @@ describe('worst case over attacks', () => {
     const cleanRows = x.arraySync();
     for (let n = 0; n < N; n++) expect(rows[n]).toEqual(brokenBy[n] === 1 ? fgsmRows[n] : cleanRows[n]);
     expect(fgsmWrong.some(Boolean) && fgsmWrong.some((w, n) => !w && !cleanWrong[n])).toBe(true);
+    // The on-device variant (every attack on every row) picks the same examples.
+    const onDevice = firstSuccessful(target, x, labels, [identity, strong]);
+    expect(onDevice.arraySync()).toEqual(rows);
+    onDevice.dispose();
     tf.dispose([adversarial, fgsmAll, x, labels]);
     model.dispose();
   });

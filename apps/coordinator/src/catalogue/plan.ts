@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import type { AnalysisRole, AttackSpec, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
+import type { AnalysisRole, AttackSpec, CurveAttack, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
 import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
@@ -21,14 +21,49 @@ export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) =
 export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${model}:${attack}:${eps}`;
 
 export function craftRole(source: ModelRef, attack: AttackSpec, split: 'train' | 'test'): string {
-  const steps = attack.kind === 'fgsm' ? '' : `×${attack.steps}`;
-  return `craft:${source}:${attack.kind}@${attack.eps}${steps}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
+  return `craft:${source}:${attackLabel(attack)}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
 }
 
-function curveAttack(kind: 'fgsm' | 'bim' | 'pgd', eps: number, steps: number): AttackSpec {
+/** An attack in a role name: kind@ε, with its iterations (×steps, or queries for Square) and a worst case's members. */
+export function attackLabel(attack: AttackSpec): string {
+  switch (attack.kind) {
+    case 'bim':
+    case 'pgd':
+    case 'mi-fgsm':
+    case 'apgd-ce':
+      return `${attack.kind}@${attack.eps}×${attack.steps}`;
+    case 'square':
+      return `${attack.kind}@${attack.eps}×${attack.queries}`;
+    case 'worst-case':
+      return `worst-case(${attack.attacks.map(attackLabel).join(', ')})`;
+    default:
+      return `${attack.kind}@${attack.eps}`;
+  }
+}
+
+function curveAttack(curve: CurveSpec, kind: CurveAttack, eps: number): AttackSpec {
   // Iterative attacks use the customary step of 2.5·ε / steps (Madry et al.), so they can cross the ball.
   // Curves go beyond the paper: their attacks keep to the pixel box, as robustness evaluations do.
-  return kind === 'fgsm' ? { kind, eps, clip: true } : { kind, eps, steps, stepSize: (2.5 * eps) / steps, clip: true };
+  const { steps } = curve;
+  switch (kind) {
+    case 'fgsm':
+      return { kind, eps, clip: true };
+    case 'bim':
+    case 'pgd':
+      return { kind, eps, steps, stepSize: (2.5 * eps) / steps, clip: true };
+    case 'rfgsm':
+      return { kind, eps, alpha: eps / 2, clip: true }; // Tramèr et al.'s α = ε/2
+    case 'fgsm-random-start':
+      return { kind, eps, stepSize: 1.25 * eps, clip: true }; // Wong et al.'s α = 1.25 ε
+    case 'mi-fgsm':
+      return { kind, eps, steps, decay: 1, clip: true };
+    case 'apgd-ce':
+      return { kind, eps, steps, restarts: 1, clip: true };
+    case 'square':
+      return { kind, eps, queries: curve.queries ?? 100 * steps, clip: true };
+    case 'worst-case':
+      return { kind, eps, attacks: curve.attacks.filter((a) => a !== 'worst-case').map((a) => curveAttack(curve, a, eps)), clip: true };
+  }
 }
 
 /** Expands an experiment into units for each seed: training first, then what reads the models. */
@@ -117,7 +152,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       matrix.models.forEach((source, i) => matrix.models.forEach((target, j) => evaluate(matrixRoles[matrix.id][i][j], source, target, matrix.attack, 'test')));
     }
     for (const curve of experiment.curves ?? []) {
-      for (const { model, attack, points } of curveRoles[curve.id]) for (const { eps, role } of points) evaluate(role, model, model, curveAttack(attack, eps, curve.steps), 'test');
+      for (const { model, attack, points } of curveRoles[curve.id]) for (const { eps, role } of points) evaluate(role, model, model, curveAttack(curve, attack, eps), 'test');
     }
 
     const evaluationsPerCraft = new Map<string, number>();

@@ -8,7 +8,7 @@ import type { Handler, UnitOf, WorkerContext } from './handlers/context.js';
 import { runCraft, runEvaluate } from './handlers/evaluate.js';
 import { runTrain } from './handlers/train.js';
 
-export { craft } from './handlers/evaluate.js';
+export { craft } from './handlers/craft.js';
 export { loadPredictor, unitData, type WorkerContext } from './handlers/context.js';
 
 // Every unit kind has exactly one handler, typed by its kind's config and artifacts; a new kind without one is a type error.

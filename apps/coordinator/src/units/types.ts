@@ -9,7 +9,19 @@ import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@a
 export type AttackSpec =
   | { kind: 'fgsm'; eps: number; clip: boolean }
   | { kind: 'bim'; eps: number; steps: number; stepSize: number; clip: boolean }
-  | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean };
+  | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean }
+  /** Tramèr et al. (2018): a random sign step of α, then FGSM of ε − α. */
+  | { kind: 'rfgsm'; eps: number; alpha: number; clip: boolean }
+  /** Wong et al. (2020): FGSM of `stepSize` from a uniform random start in the ball. */
+  | { kind: 'fgsm-random-start'; eps: number; stepSize: number; clip: boolean }
+  /** Dong et al. (2018): momentum iterative FGSM, α = ε / steps. */
+  | { kind: 'mi-fgsm'; eps: number; steps: number; decay: number; clip: boolean }
+  /** Croce & Hein (2020): APGD on the cross-entropy, AutoAttack's schedule. */
+  | { kind: 'apgd-ce'; eps: number; steps: number; restarts: number; clip: boolean }
+  /** Andriushchenko et al. (2020): score-based random search, no gradients. */
+  | { kind: 'square'; eps: number; queries: number; clip: boolean }
+  /** Per example, the first of `attacks` that misclassifies it (AutoAttack's worst case); they share `eps` and `clip`. */
+  | { kind: 'worst-case'; eps: number; attacks: AttackSpec[]; clip: boolean };
 
 /**
  * The independent pieces of work a sweep is made of. A unit's key is the hash of everything that

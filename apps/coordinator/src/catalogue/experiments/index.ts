@@ -10,6 +10,7 @@ import { logistic3v7 } from './logistic-3v7.js';
 import { rbfAndTransfer } from './rbf.js';
 import { robustnessCurve } from './robustness-curve.js';
 import { rubbishExperiment } from './rubbish.js';
+import { strongAttacks } from './strong-attacks.js';
 import { withClippedAlternatives } from './clipping.js';
 import type { ExperimentSpec } from './types.js';
 
@@ -33,5 +34,6 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
     rubbishExperiment,
     foolingExperiment,
     robustnessCurve,
+    strongAttacks,
   ].map((e) => [e.id, withClippedAlternatives(e)]),
 );

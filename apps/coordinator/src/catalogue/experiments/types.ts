@@ -102,10 +102,16 @@ export interface CurveSpec {
   id: string;
   title: string;
   models: ModelRef[];
-  attacks: ('fgsm' | 'bim' | 'pgd')[];
+  attacks: CurveAttack[];
   epsilons: number[];
+  /** Iterations of the iterative attacks (BIM, PGD, MI-FGSM, APGD-CE). */
   steps: number;
+  /** Square's queries per example (default 100 × steps). */
+  queries?: number;
 }
+
+/** An attack of a curve; `worst-case` is, per example, the first of the curve's other attacks that succeeds. */
+export type CurveAttack = 'fgsm' | 'bim' | 'pgd' | 'rfgsm' | 'fgsm-random-start' | 'mi-fgsm' | 'apgd-ce' | 'square' | 'worst-case';
 
 /** An experiment of the paper, declared as data: what to train, what to measure, what the paper says. */
 export interface ExperimentSpec {

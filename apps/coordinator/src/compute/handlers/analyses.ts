@@ -5,7 +5,7 @@ import { logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/me
 import { Classifier, asAttackTarget } from '@advx/models';
 import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../units/artifacts.js';
 import { withModelAndTestData, type Handler } from './context.js';
-import { craft } from './evaluate.js';
+import { craft } from './craft.js';
 
 /** Analyses of one trained model behind the paper's figures and its rubbish and fooling claims. */
 
@@ -21,7 +21,7 @@ export const runExamples: Handler<'examples'> = async (context, unit) => {
       const x = tf.tensor2d(data.images.subarray(0, n * width), [n, width]);
       const labels = tf.tensor1d(data.labels.subarray(0, n), 'int32');
       const gradientSign = exactSign(lossGradient(target, x, predictor.targets(labels), false));
-      const xAdv = craft(target, x, labels, config.attack, Rng.fromSeed(config.seed).fork('attack'));
+      const xAdv = craft(target, x, labels, config.attack, Rng.fromSeed(config.seed).fork('attack'), data.shape);
       const scores = predictor.scores(x);
       const advScores = predictor.scores(xAdv);
       return [x, gradientSign, xAdv, predictor.predict(scores), predictor.confidence(scores), predictor.predict(advScores), predictor.confidence(advScores)];

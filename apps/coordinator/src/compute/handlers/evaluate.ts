@@ -1,26 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
-import { bim, fgsm, pgd, type AttackTarget } from '@advx/attacks';
 import { AgreementAccumulator, ClassificationAccumulator } from '@advx/metrics';
 import { asAttackTarget } from '@advx/models';
 import { decode, encode } from '../../units/codec.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
-import type { AttackSpec, Metrics } from '../../units/types.js';
+import type { Metrics } from '../../units/types.js';
+import { craft } from './craft.js';
 import { craftedPath, unitFilesLayout } from '../../units/files.js';
 import { readVerified } from '../../units/integrity.js';
 import { collectBatches, flatSize, forEachBatch, loadPredictor, readResult, unitData, type Handler, type WorkerContext } from './context.js';
 
-export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attack: AttackSpec, rng: Rng): tf.Tensor2D {
-  const range = attack.clip ? { clipMin: 0, clipMax: 1 } : { clipMin: -Infinity, clipMax: Infinity };
-  switch (attack.kind) {
-    case 'fgsm':
-      return fgsm(target, x, { eps: attack.eps, labels, ...range });
-    case 'bim':
-      return bim(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize, ...range });
-    case 'pgd':
-      return pgd(target, x, { eps: attack.eps, labels, steps: attack.steps, stepSize: attack.stepSize, rng, ...range });
-  }
-}
 
 /** The random stream an attack draws from (PGD's start), the same whether crafted inline or by a craft unit. */
 const attackRng = (seed: number) => Rng.fromSeed(seed).fork('attack');
@@ -67,7 +56,7 @@ export const runCraft: Handler<'craft'> = async (context, unit) => {
     await collectBatches(
       data,
       (x, labels) => {
-        const adversarial = craft(target, x, labels, config.attack, rng);
+        const adversarial = craft(target, x, labels, config.attack, rng, data.shape);
         const scores = source.predictor.scores(adversarial);
         const predictions = source.predictor.predict(scores);
         sourceResult.add(predictions, labels, source.predictor.confidence(scores));
@@ -110,7 +99,7 @@ export const runEvaluate: Handler<'evaluate'> = async (context, unit) => {
       clean.add(model.predict(scores), labels, model.confidence(scores));
       if (!config.attack) return;
       // The paper's FGSM uses the true label y in J(θ, x, y).
-      const xAdv = crafted ? tf.tensor2d(crafted.images.subarray(start * width, (start + count) * width), [count, width]) : craft(attackSource!, x, labels, config.attack, rng);
+      const xAdv = crafted ? tf.tensor2d(crafted.images.subarray(start * width, (start + count) * width), [count, width]) : craft(attackSource!, x, labels, config.attack, rng, data.shape);
       const advScores = model.scores(xAdv);
       const targetPrediction = model.predict(advScores);
       adversarial.add(targetPrediction, labels, model.confidence(advScores));
