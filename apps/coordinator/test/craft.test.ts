@@ -58,6 +58,21 @@ describe('craft: the catalogue\'s attack specs', () => {
     expect(Math.min(...counts)).toBeLessThan(N);
   });
 
+  it('FGSM with predicted labels (no label leaking) differs from true-label FGSM exactly on the examples the net gets wrong', () => {
+    const [same, differ] = tf.tidy(() => {
+      const x = tf.tensor2d(values, [N, D]);
+      const predicted = model.predict(model.scores(x));
+      // True labels that disagree with the net on every other example.
+      const truth = tf.tensor1d(Array.from(predicted.dataSync(), (p, n) => (n % 2 ? (p + 1) % 4 : p)), 'int32');
+      const withTruth = craft(target, x, truth, { kind: 'fgsm', eps, clip: false }, Rng.fromSeed(1)).arraySync();
+      const withPredictions = craft(target, x, truth, { kind: 'fgsm', eps, clip: false, labels: 'predicted' }, Rng.fromSeed(1)).arraySync();
+      const rowsEqual = withTruth.map((row, n) => row.every((v, j) => v === withPredictions[n][j]));
+      return [rowsEqual.filter((_, n) => n % 2 === 0), rowsEqual.filter((_, n) => n % 2 === 1)];
+    });
+    expect(same.every(Boolean)).toBe(true);
+    expect(differ.every((equal) => !equal)).toBe(true);
+  });
+
   it('refuses a worst case whose members have another ε, and Square without an image shape', () => {
     expect(() => run({ ...worst, attacks: [{ kind: 'fgsm', eps: 0.1, clip: true }] })).toThrow(/share its ε and clipping/);
     expect(() => tf.tidy(() => craft(target, tf.zeros([2, D]), tf.tensor1d([0, 1], 'int32'), members[6], Rng.fromSeed(1)))).toThrow(/image shape/);

@@ -470,8 +470,8 @@ describe('--claims: a sweep restricted to some claims', () => {
     expect(trainRoles(p8)).toEqual(new Set(['maxout-adv']));
     expect(p8.experiment.claims.map((c) => c.id)).toEqual(['P8']);
     expect(renderMarkdown(buildReport('x', [p8], [], new Map(), 1, false, 'smoke', SEEDS, 'mnist'))).toContain('Restricted by `--claims` to P8; not run: P6, P9, P10.');
-    // The clipped alternative is a claim metric too, so its evaluation comes along.
-    expect(new Set(Object.keys(p8.experiment.evaluations))).toEqual(new Set(['adv-fgsm', 'adv-fgsm:clipped']));
+    // The alternatives (clipped, predicted labels) are claim metrics too, so their evaluations come along.
+    expect(new Set(Object.keys(p8.experiment.evaluations))).toEqual(new Set(['adv-fgsm', 'adv-fgsm:clipped', 'adv-fgsm:predicted-labels', 'adv-fgsm:predicted-labels:clipped']));
     const fullKeys = new Set(full.units.map((u) => u.key));
     for (const unit of p8.units) expect(fullKeys.has(unit.key), unit.role).toBe(true);
     expect(trainRoles(restricted(['P6', 'P9']))).toEqual(new Set(['maxout', 'maxout-adv']));

@@ -36,6 +36,8 @@ export function attackLabel(attack: AttackSpec): string {
       return `${attack.kind}@${attack.eps}×${attack.queries}`;
     case 'worst-case':
       return `worst-case(${attack.attacks.map(attackLabel).join(', ')})`;
+    case 'fgsm':
+      return `fgsm@${attack.eps}${attack.labels === 'predicted' ? ':predicted-labels' : ''}`;
     default:
       return `${attack.kind}@${attack.eps}`;
   }

@@ -7,7 +7,12 @@ import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@a
  * (catalogue/experiments/clipping.ts) reports the paper's FGSM claims both ways.
  */
 export type AttackSpec =
-  | { kind: 'fgsm'; eps: number; clip: boolean }
+  /**
+   * `labels: 'predicted'` steps against the model's own predictions instead of the true labels: on
+   * an adversarially trained net the difference is label leaking (Kurakin, Goodfellow & Bengio 2017).
+   * Absent = the true labels, as the paper's J(θ, x, y).
+   */
+  | { kind: 'fgsm'; eps: number; clip: boolean; labels?: 'predicted' }
   | { kind: 'bim'; eps: number; steps: number; stepSize: number; clip: boolean }
   | { kind: 'pgd'; eps: number; steps: number; stepSize: number; clip: boolean }
   /** Tramèr et al. (2018): a random sign step of α, then FGSM of ε − α. */

@@ -14,7 +14,8 @@ export function craft(target: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D,
   const common = { eps: attack.eps, labels, ...range };
   switch (attack.kind) {
     case 'fgsm':
-      return fgsm(target, x, common);
+      // Without labels, the attacks step against the model's predictions on the clean input.
+      return fgsm(target, x, attack.labels === 'predicted' ? { ...common, labels: undefined } : common);
     case 'bim':
       return bim(target, x, { ...common, steps: attack.steps, stepSize: attack.stepSize });
     case 'pgd':
