@@ -2,6 +2,8 @@ import { DataError } from '@advx/data';
 import { parseSweepArgs } from './sweep/options.js';
 import { optionsOrExitCode, UsageError } from './support/command-line.js';
 import { runSweep } from './sweep/run.js';
+import { DiskFullError, diskFullMessage, isDiskFull } from './support/disk-full.js';
+import { resolve } from 'node:path';
 
 /**
  * `nx run coordinator:sweep [flags]`. Exit codes: 0 complete, 1 data error or incomplete sweep,
@@ -30,9 +32,14 @@ async function main(argv: string[]): Promise<number> {
     if (interruptedBy) return exitCodeOf(interruptedBy);
     return report.complete ? 0 : 1;
   } catch (error) {
-    if (error instanceof DataError || error instanceof UsageError) {
+    if (error instanceof DataError || error instanceof UsageError || error instanceof DiskFullError) {
       process.stderr.write(`advx sweep: ${error.message}\n`);
-      return error instanceof UsageError ? error.exitCode : 1;
+      return error.exitCode;
+    }
+    // A full disk met outside a unit (the log, the lock, the data cache): the same one line.
+    if (isDiskFull(error)) {
+      process.stderr.write(`advx sweep: ${await diskFullMessage(resolve(options.out), 'its files', null)}\n`);
+      return 1;
     }
     throw error;
   }

@@ -1,7 +1,8 @@
 // The output directory fails safe: one sweep at a time (sweep.lock), an earlier report never stands
 // beside results it does not describe, and staging files a killed writer left are cleared.
 import { describe, expect, it } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { backendArgs, mnistDir, runCli } from './helpers.js';
@@ -53,5 +54,39 @@ describe.skipIf(!mnistDir)('the output directory', () => {
     expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toMatchObject({ complete: true, experiment: 'fgsm-baseline' });
     for (const left of ['report.md.tmp-1-abc', 'runs/train-x/result.json.tmp-2-def', 'runs/train-y.tmp-3-ghi']) expect(existsSync(join(out, left)), left).toBe(false);
     expect(readFileSync(join(out, 'sweep.log'), 'utf8')).toMatch(/removed 3 staging file/);
+  }, 300_000);
+
+  // A real full disk: a tmpfs of a few kilobytes (root can mount one; elsewhere the test is skipped).
+  const small = mkdtempSync(join(tmpdir(), 'advx-full-'));
+  const mountSmall = () => execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=40k', 'tmpfs', small], { stdio: 'ignore' });
+  const canMount = (() => {
+    try {
+      mountSmall();
+      execFileSync('umount', [small]);
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!canMount)('a full disk: one line naming the directory and what did not fit, exit 1, no stack; with room again the rerun completes', async () => {
+    const out = join(small, 'out');
+    mountSmall();
+    try {
+      const full = await runCli(quick(out));
+      expect(full.code).toBe(1);
+      const lines = full.stderr.split('\n').filter((l) => l.startsWith('advx sweep:'));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^advx sweep: disk full in ${out}.*free, too little to write .*; free some space there or choose another --out, then rerun the command \\(finished units are kept\\)`));
+      expect(full.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(out, 'sweep.lock'))).toBe(false);
+      execFileSync('mount', ['-o', 'remount,size=400k', small]);
+      const rerun = await runCli(quick(out));
+      expect(rerun.code, rerun.stderr).toBe(0);
+      expect(JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'))).toMatchObject({ complete: true });
+      const left = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.name.includes('.tmp-') ? [e.name] : e.isDirectory() ? left(join(dir, e.name)) : []));
+      expect(left(out)).toEqual([]);
+    } finally {
+      execFileSync('umount', [small]);
+    }
   }, 300_000);
 });

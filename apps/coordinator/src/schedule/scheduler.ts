@@ -1,4 +1,5 @@
 import type { Executor } from '../schedule/executor.js';
+import { diskFullMessage, isDiskFull } from '../support/disk-full.js';
 import { CorruptArtifactError, corruptProducer } from '../units/integrity.js';
 import type { RunStore } from '../units/store.js';
 import type { Unit, UnitResult } from '../units/types.js';
@@ -118,14 +119,26 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
         } catch (error) {
           // Its files here are not the bytes the worker digested (BullMQ: they came through Redis): a failed attempt.
           if (error instanceof CorruptArtifactError) return fail(status, error.message);
+          if (isDiskFull(error)) return stopForFullDisk(status, await diskFullMessage(store.runsDir, `the result of ${unit.role} seed ${unit.seed}`, Buffer.byteLength(JSON.stringify(result))));
           throw error;
         }
         status.result = result;
         status.state = 'done';
         status.error = null;
       },
-      (error: unknown) => fail(status, error instanceof Error ? error.message : String(error)),
+      async (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (isDiskFull(error)) return stopForFullDisk(status, await diskFullMessage(store.runsDir, `the files of ${unit.role} seed ${unit.seed} (the worker: ${message})`, null));
+        return fail(status, message);
+      },
     );
+  };
+  // A full disk fails the unit that met it, without retries, and cancels what has not started.
+  let diskFull: string | null = null;
+  const stopForFullDisk = (status: UnitStatus, message: string) => {
+    diskFull ??= message;
+    status.state = 'failed';
+    status.error = message;
   };
 
   const limit = options.maxInFlight ?? Infinity;
@@ -135,10 +148,10 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
     for (const key of [...waiting].sort((a, b) => priority(a) - priority(b))) {
       const status = statuses.get(key)!;
       const broken = failedDependency(status.unit);
-      if (options.signal?.aborted) {
+      if (options.signal?.aborted || diskFull) {
         waiting.delete(key);
         status.state = 'cancelled';
-        status.error = 'sweep interrupted before this unit started';
+        status.error = diskFull ? 'sweep stopped before this unit started: the disk is full' : 'sweep interrupted before this unit started';
         update(status);
       } else if (broken) {
         waiting.delete(key);

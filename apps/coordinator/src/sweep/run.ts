@@ -17,6 +17,7 @@ import { SweepProgress } from '../schedule/progress.js';
 import { runUnits } from '../schedule/scheduler.js';
 import type { UnitStatus } from '../schedule/status.js';
 import { writeFileAtomic } from '../support/atomic-write.js';
+import { DiskFullError, diskFullMessage, isDiskFull } from '../support/disk-full.js';
 import { createLogger } from '../support/log.js';
 import type { ProgressEvent } from '../units/progress.js';
 import { RunStore } from '../units/store.js';
@@ -120,14 +121,28 @@ async function sweepLocked(options: SweepOptions, selected: ExperimentSpec[], ou
   const farm = farmProfile(statuses.values(), performance.timeOrigin + started, dataReadyAt, workers ?? null);
   const figures = figureLinks(reportFigures(plans, statuses));
   const report = buildReport(options.experiment, plans, skipped, statuses, wallSeconds, signal?.aborted ?? false, options.preset, options.seeds, datasetLabel, { farm, figures });
-  await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
+  const reportPath = join(out, 'report.json');
+  // A full disk met by a unit stopped the sweep; the report is still written if there is room.
+  const diskFull = [...statuses.values()].map((s) => s.error).find((error) => error !== null && isDiskFull(error)) ?? null;
+  // report.json first: the report that matters most when space is short.
+  const written: string[] = [];
+  try {
+    await writeFileAtomic(reportPath, reportJson(report));
+    written.push('report.json');
+    await writeFileAtomic(join(out, 'report.md'), renderMarkdown(report));
+    written.push('report.md');
+    await writeFiguresAndHtml(out, report, plans, statuses, `npx nx run coordinator:sweep ${process.argv.slice(2).join(' ')}`.trim());
+  } catch (error) {
+    if (!isDiskFull(error)) throw error;
+    const what = written.length ? 'the figures and report.html' : 'the report';
+    const kept = written.length ? ` (${written.join(' and ')} written)` : '';
+    throw new DiskFullError(diskFull ? `${diskFull}; no room for ${what} either${kept}` : `${await diskFullMessage(out, what, null)}${kept}`);
+  }
   if (report.farm) logger.info(farmLine(report.farm));
   logger.info(provenanceLine(report.provenance));
-  const reportPath = join(out, 'report.json');
-  await writeFileAtomic(reportPath, reportJson(report));
-  await writeFileAtomic(join(out, 'report.md'), renderMarkdown(report));
   logger.info(`backend: ${report.backend}; report written to ${reportPath} (${report.complete ? 'complete' : 'INCOMPLETE'}, ${report.wallSeconds.toFixed(1)} s)`);
   for (const claim of report.claims) logger.info(`${claim.id}: ${claim.status}`);
   await new Promise<void>((done) => logger.on('finish', done).end());
+  if (diskFull) throw new DiskFullError(`${diskFull}; the report, marked incomplete, is in ${reportPath}`);
   return { report, reportPath };
 }
