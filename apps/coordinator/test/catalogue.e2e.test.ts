@@ -136,12 +136,22 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     const agreement = report.matrices.find((m) => m.metric === 'agreement')!;
     agreement.values.forEach((row, i) => (row[i] === null ? undefined : expect(row[i]).toBe(1)));
 
-    expect(report.curves.map((c) => c.id)).toEqual(['robustness']);
-    const [curve] = report.curves;
+    expect(report.curves.map((c) => c.id)).toEqual(['robustness', 'strong-attacks']);
+    const [curve, strong] = report.curves;
     expect(curve.series).toHaveLength(12);
     for (const series of curve.series) {
       expect(series.points.map(([eps]) => eps), `${series.model}/${series.attack}`).toEqual([0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
       for (const [, error] of series.points) expect(error).toBeGreaterThanOrEqual(0), expect(error).toBeLessThanOrEqual(1);
+    }
+    // 2 maxout nets × 8 attacks; the worst case is at least each deterministic member (FGSM, MI-FGSM),
+    // which run inside it exactly as alone.
+    expect(strong.series).toHaveLength(16);
+    for (const model of ['maxout', 'maxout-adv']) {
+      const at = (attack: string) => strong.series.find((s) => s.model === model && s.attack === attack)!.points;
+      expect(at('worst-case').map(([eps]) => eps)).toEqual([0.1, 0.25]);
+      at('worst-case').forEach(([, worst], i) => {
+        for (const member of ['fgsm', 'mi-fgsm']) expect(worst!, `${model} ${member}`).toBeGreaterThanOrEqual(at(member)[i][1]!);
+      });
     }
   });
 
