@@ -41,6 +41,15 @@ describe.skipIf(!mnistDir)('the output directory', () => {
     expect(forced.code, forced.stderr).toBe(0);
   }, 300_000);
 
+  it('--workers above the unit count starts one worker per unit, and says so', async () => {
+    const out = scratch();
+    const run = await runCli(quick(out).map((a, i, all) => (all[i - 1] === '--workers' ? '6' : a)));
+    expect(run.code, run.stderr).toBe(0);
+    const log = readFileSync(join(out, 'sweep.log'), 'utf8');
+    expect(log).toContain('--workers 6: this sweep has 3 unit(s), so it starts 3 worker(s)');
+    expect(log).toMatch(/3 units on 3 workers/);
+  }, 300_000);
+
   it('an earlier report becomes report.stale.* when a sweep starts; staging files are removed', async () => {
     const out = scratch();
     writeFileSync(join(out, 'report.json'), JSON.stringify({ complete: true, note: 'an earlier sweep' }));
