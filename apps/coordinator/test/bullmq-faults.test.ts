@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import type { Report } from '../src/report/model.js';
 import { freePort, haveRedis, readReport, scratch, start, startRedis, stop, waitFor, workerScript, type Started } from './bullmq-helpers.js';
-import { backendArgs, mnistDir, runCli, type CliRun } from './helpers.js';
+import { backendArgs, mnistDir, nativeTensorFlowPass, runCli, type CliRun } from './helpers.js';
 
 /**
  * `--executor bullmq` when Redis or a worker goes away (issue 17): a real redis-server on a free
@@ -14,7 +14,9 @@ if (!haveRedis) console.warn('bullmq-faults.test.ts: skipping: /usr/bin/redis-se
 /** What neither process may ever print (ioredis's stack per failed reconnection attempt, before issue 17). */
 const UNHANDLED = /Unhandled error event|UnhandledPromiseRejection|at .*node_modules\/(ioredis|bullmq)\//;
 
-describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor: Redis and worker faults', () => {
+// Redis and worker faults are the coordinator's, whatever the backend: the tensorflow pass runs
+// them (as the crash tests), since on wasm each of these smoke sweeps takes minutes.
+describe.skipIf(!haveRedis || !mnistDir || !nativeTensorFlowPass())('BullMQ executor: Redis and worker faults', () => {
   const started: Started[] = [];
   const common = ['--preset', 'smoke', '--seeds', '1', '--data-dir', mnistDir!, ...backendArgs()];
   const workerArgs = (redisUrl: string, ...extra: string[]) => [workerScript, '--redis', redisUrl, '--concurrency', '1', '--threads-per-unit', '1', '--data-dir', mnistDir!, '--runs-dir', scratch(), ...backendArgs(), ...extra];
