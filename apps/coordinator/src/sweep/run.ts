@@ -55,7 +55,7 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
 
 async function sweepLocked(options: SweepOptions, selected: ExperimentSpec[], out: string, started: number, tookOver: { pid: number } | null, signal?: AbortSignal): Promise<SweepOutcome> {
   const logger = createLogger(join(out, 'sweep.log'));
-  if (tookOver) logger.warn(`took over the lock of pid ${tookOver.pid}, which is no longer running (an interrupted sweep)`);
+  if (tookOver) logger.warn(`took over the lock of pid ${tookOver.pid}${options.force ? ' (--force)' : ', which is no longer running (an interrupted sweep)'}`);
   await retirePreviousReport(out, logger);
 
   const store = new RunStore(join(out, 'runs'), options.reuse.map((dir) => join(resolve(dir), 'runs')), logger);
