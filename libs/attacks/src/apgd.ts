@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@advx/data';
-import { attackLabels, checkLinfOptions, exactSign, projectLinf } from './gradient.js';
+import { attackLabels, checkLinfOptions, exactSign, projectLinf, selectRows as where } from './gradient.js';
 import type { AttackTarget, LinfOptions } from './types.js';
 
 export interface ApgdOptions extends Omit<LinfOptions, 'targeted'> {
@@ -65,17 +65,13 @@ function lossesAndGradient(model: AttackTarget, x: tf.Tensor2D, targets: tf.Tens
   return result;
 }
 
-const where = <T extends tf.Tensor>(condition: tf.Tensor1D, a: T, b: T): T =>
-  tf.tidy(() => tf.where(a.rank === 2 ? tf.tile(tf.reshape(condition, [-1, 1]), [1, a.shape[1]!]) : condition, a, b) as T);
-
 /** One APGD-CE run from a fresh random start. The caller disposes what it returns. */
 export function apgdCeRun(model: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, options: ApgdOptions & { trace?: boolean }): ApgdRun {
   const { eps, steps, rho = 0.75, clipMin = 0, clipMax = 1 } = options;
   const n = x.shape[0];
   const noise = options.rng.fillUniform(new Float32Array(x.size), -1, 1);
-  let windowLength = Math.max(Math.floor(0.22 * steps), 1);
-  const decrease = Math.max(Math.floor(0.03 * steps), 1);
-  const minimum = Math.max(Math.floor(0.06 * steps), 1);
+  // Step k + 1 ends a window at a checkpoint: the window's length scales ρ's count of increases.
+  const windowEndingAt = new Map<number, number>(apgdCheckpoints(steps).map((at, i, all) => [at, at - (all[i - 1] ?? 0)]));
 
   const state = tf.tidy(() => {
     const targets = model.targets(labels);
@@ -101,11 +97,9 @@ export function apgdCeRun(model: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor
   });
   let s: typeof state = state;
   const history: tf.Tensor1D[] | null = options.trace ? [tf.clone(s.bestLoss)] : null;
-  let sinceCheck = 0;
   for (let k = 0; k < steps; k++) {
-    sinceCheck++;
-    // AutoAttack's counter: a check after `windowLength` steps, the window shrinking each time (apgdCheckpoints).
-    const checkNow = sinceCheck === windowLength;
+    const windowLength = windowEndingAt.get(k + 1);
+    const checkNow = windowLength !== undefined;
     const next = tf.tidy(() => {
       const a = k > 0 ? 0.75 : 1;
       const z = projectLinf(tf.add(s.current, tf.mul(exactSign(s.grad), s.stepSize)), x, eps, clipMin, clipMax);
@@ -143,10 +137,6 @@ export function apgdCeRun(model: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor
     });
     tf.dispose(Object.values(s));
     s = next;
-    if (checkNow) {
-      windowLength = Math.max(windowLength - decrease, minimum);
-      sinceCheck = 0;
-    }
     history?.push(tf.clone(s.bestLoss));
   }
   const { adversarial, fooled, bestLoss, ...rest } = s;

@@ -42,6 +42,14 @@ export function projectLinf(adv: tf.Tensor2D, x: tf.Tensor2D, eps: number, clipM
   return tf.tidy(() => clipToRange(tf.add(x, tf.clipByValue(tf.sub(adv, x), -eps, eps)), clipMin, clipMax));
 }
 
+/**
+ * Per example (row), `a` where `condition` holds, else `b`. A 1-D condition selects whole rows of a
+ * 2-D tensor (tf.where broadcasts only same-shaped conditions in tfjs, hence the tile).
+ */
+export function selectRows<T extends tf.Tensor>(condition: tf.Tensor1D, a: T, b: T): T {
+  return tf.tidy(() => tf.where(a.rank === 2 ? tf.tile(tf.reshape(condition, [-1, 1]), [1, a.shape[1]!]) : condition, a, b) as T);
+}
+
 export function clipToRange(x: tf.Tensor2D, clipMin?: number, clipMax?: number): tf.Tensor2D {
   if (clipMin === undefined && clipMax === undefined) return x;
   return tf.clipByValue(x, clipMin ?? -Infinity, clipMax ?? Infinity);

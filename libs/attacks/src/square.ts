@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@advx/data';
-import { attackLabels, checkLinfOptions, clipToRange } from './gradient.js';
+import { attackLabels, checkLinfOptions, clipToRange, selectRows } from './gradient.js';
 import type { AttackTarget, LinfOptions } from './types.js';
 
 export interface SquareOptions extends Omit<LinfOptions, 'targeted'> {
@@ -72,6 +72,9 @@ export function square(model: AttackTarget, x: tf.Tensor2D, options: SquareOptio
   try {
     for (let step = 1; step < queries; step++) {
       const side = Math.min(Math.max(Math.round(Math.sqrt(squareFraction(pInit, step, queries) * h * w)), 1), h - 1);
+      // The squares are drawn in JS from the seeded stream (identical across backends) and sent as two
+      // n×d arrays per query: 2 × 4·n·d bytes, small beside the model's forward pass at MNIST sizes; a
+      // bigger input would build the window from per-row corners on the device instead.
       window.fill(0);
       for (let i = 0; i < n; i++) {
         const top = rng.int(h - side + 1);
@@ -92,7 +95,7 @@ export function square(model: AttackTarget, x: tf.Tensor2D, options: SquareOptio
         const margin = margins(model.scores(candidate), labels);
         // Examples already misclassified stop moving (their queries are not spent in the authors' code).
         const accept = tf.logicalAnd(tf.less(margin, bestMargin), tf.greater(bestMargin, 0));
-        return [tf.where(tf.tile(tf.reshape(accept, [-1, 1]), [1, d]), candidate, best) as tf.Tensor2D, tf.where(accept, margin, bestMargin) as tf.Tensor1D];
+        return [selectRows(accept as tf.Tensor1D, candidate, best), tf.where(accept, margin, bestMargin) as tf.Tensor1D];
       });
       tf.dispose([best, bestMargin]);
       best = nextBest;

@@ -9,6 +9,7 @@
  *   ]);
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { selectRows } from './gradient.js';
 import type { AttackTarget } from './types.js';
 
 /** One attack of the list: adversarial versions of the given rows (true labels given). */
@@ -59,7 +60,6 @@ export async function worstCase(model: AttackTarget, x: tf.Tensor2D, labels: tf.
  * earlier attack already broke.
  */
 export function firstSuccessful(model: AttackTarget, x: tf.Tensor2D, labels: tf.Tensor1D, attacks: AttackRun[]): tf.Tensor2D {
-  const width = x.shape[1];
   const wrong = (input: tf.Tensor2D) => tf.notEqual(model.predict(model.scores(input)), labels);
   let adversarial = tf.clone(x);
   let broken = tf.tidy(() => wrong(x));
@@ -68,7 +68,7 @@ export function firstSuccessful(model: AttackTarget, x: tf.Tensor2D, labels: tf.
       const attacked = attack(x, labels);
       const fooled = wrong(attacked);
       const fresh = tf.logicalAnd(fooled, tf.logicalNot(broken));
-      return [tf.where(tf.tile(tf.reshape(fresh, [-1, 1]), [1, width]), attacked, adversarial) as tf.Tensor2D, tf.logicalOr(broken, fooled)];
+      return [selectRows(fresh as tf.Tensor1D, attacked, adversarial), tf.logicalOr(broken, fooled)];
     });
     tf.dispose([adversarial, broken]);
     adversarial = nextAdversarial;
