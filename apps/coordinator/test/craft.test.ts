@@ -47,15 +47,16 @@ describe('craft: the catalogue\'s attack specs', () => {
     }
   });
 
-  it('the worst case fools every example that a deterministic member fools, and at least as many as any member', () => {
-    // Randomised members draw from the worst case's one stream, so only FGSM and MI-FGSM repeat exactly inside it.
+  it('the worst case fools every example that a deterministic member fools', () => {
+    // Randomised members draw from the worst case's one stream, so only FGSM and MI-FGSM repeat exactly
+    // inside it; comparing counts with a randomised member run on its own would hold only by chance.
     const deterministic = [members[0], members[3]].map((m) => run(m).wrong);
     const union = run(worst).wrong;
     for (let n = 0; n < N; n++) if (deterministic.some((w) => w[n])) expect(union[n], `example ${n}`).toBe(1);
-    const counts = members.map((m) => run(m).wrong.filter(Boolean).length);
-    expect(union.filter(Boolean).length).toBeGreaterThanOrEqual(Math.max(...counts));
-    // Not trivially everything: the clean net gets these right (labels are its own predictions).
-    expect(Math.min(...counts)).toBeLessThan(N);
+    // Not vacuous: FGSM fools some examples and not all (labels are the net's own predictions).
+    const fgsmCount = deterministic[0].filter(Boolean).length;
+    expect(fgsmCount).toBeGreaterThan(0);
+    expect(fgsmCount).toBeLessThan(N);
   });
 
   it('FGSM with predicted labels (no label leaking) differs from true-label FGSM exactly on the examples the net gets wrong', () => {
