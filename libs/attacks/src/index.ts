@@ -9,3 +9,4 @@ export { worstCase, firstSuccessful, type AttackRun, type WorstCase } from './wo
 export { attackLabels, lossGradient, linfStep, projectLinf, clipToRange, exactSign } from './gradient.js';
 export { rubbishExamples, type RubbishOptions } from './rubbish.js';
 export { foolingRun, type FoolingTarget, type FoolingOptions, type FoolingResult } from './fooling.js';
+export { maskingProbes, MaskingAccumulator, type MaskingProbeOptions, type MaskingCounts, type MaskingRates } from './masking.js';

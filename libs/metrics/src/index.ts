@@ -3,3 +3,4 @@ export { summarize, tCritical95, type Summary } from './summary.js';
 export { rubbishStats, type RubbishStats } from './rubbish.js';
 export { logitsAlongDirection, piecewiseLinearFit, type PiecewiseFit, type PiecewiseFitOptions } from './linearity.js';
 export { AgreementAccumulator, type AgreementStats } from './agreement.js';
+export { maskingChecks, noiseBand, MASKING_CHECK_IDS, DEFAULT_MASKING_THRESHOLDS, type MaskingCheckId, type CheckStatus, type CheckOutcome, type MaskingMeasurements, type MaskingThresholds } from './masking-checks.js';
