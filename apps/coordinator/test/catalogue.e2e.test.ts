@@ -138,7 +138,8 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
 
     expect(report.curves.map((c) => c.id)).toEqual(['robustness', 'strong-attacks']);
     const [curve, strong] = report.curves;
-    expect(curve.series).toHaveLength(12);
+    // 4 models × 9 attacks (every attack of the project and their worst case).
+    expect(curve.series).toHaveLength(36);
     for (const series of curve.series) {
       expect(series.points.map(([eps]) => eps), `${series.model}/${series.attack}`).toEqual([0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
       for (const [, error] of series.points) expect(error).toBeGreaterThanOrEqual(0), expect(error).toBeLessThanOrEqual(1);
@@ -153,6 +154,32 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
         for (const member of ['fgsm', 'mi-fgsm']) expect(worst!, `${model} ${member}`).toBeGreaterThanOrEqual(at(member)[i][1]!);
       });
     }
+  });
+
+  it('runs the gradient-masking battery on every model each experiment lists, and qualifies the claims that read a failing one', () => {
+    const withBattery = ran().filter((e) => e.battery);
+    expect(withBattery.map((e) => e.id).sort()).toEqual(['adversarial-training', 'fgsm-baseline', 'robustness-curve', 'strong-attacks']);
+    for (const e of withBattery) {
+      for (const model of e.battery!.models) {
+        const checks = report.checks.filter((c) => c.experiment === e.id && c.model === model && c.seed === 1);
+        expect(checks.map((c) => c.id), `${e.id} ${model}`).toEqual(['monotone-eps', 'iterative-beats-single', 'unbounded-reaches-100', 'transfer-below-whitebox', 'black-box-below-white-box', 'more-steps-no-change', 'zero-gradients']);
+        for (const c of checks) {
+          expect(['pass', 'fail', 'n/a'], c.id).toContain(c.status);
+          expect(c.detail.length, c.id).toBeGreaterThan(10);
+          // Every model here names a transfer source, so no check is n/a.
+          expect(c.status, `${e.id} ${model} ${c.id}`).not.toBe('n/a');
+        }
+      }
+    }
+    // A claim is qualified exactly by the failing checks of the models it reads.
+    for (const claim of report.claims) {
+      const failing = report.checks.filter((c) => c.experiment === claim.experiment && c.status === 'fail' && claim.qualifiedBy.some((q) => q.model === c.model && q.check === c.id));
+      expect(claim.qualifiedBy.every((q) => failing.some((c) => c.model === q.model && c.id === q.check)), claim.id).toBe(true);
+      expect(claim.qualification === '', claim.id).toBe(claim.qualifiedBy.length === 0);
+    }
+    const p2 = report.claims.find((c) => c.id === 'P2')!;
+    const maxoutFails = report.checks.filter((c) => c.experiment === 'fgsm-baseline' && c.model === 'maxout' && c.status === 'fail').map((c) => c.id);
+    expect(p2.qualifiedBy.map((q) => q.check).sort()).toEqual(maxoutFails.sort());
   });
 
   it('draws every figure the experiments list as SVG and PNG', () => {
@@ -173,6 +200,9 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     for (const id of expectedClaims()) expect(md, id).toContain(`| ${id} |`);
     for (const e of experiments) expect(md).toContain(`\`${e.id}\``);
     expect(md).toContain('## Figures');
+    // One table of checks per experiment with a battery.
+    expect(md.match(/\*\*Gradient-masking checks\*\*/g)).toHaveLength(4);
+    expect(md).toContain('| model | seed | monotone-eps | iterative-beats-single | unbounded-reaches-100 | transfer-below-whitebox | black-box-below-white-box | more-steps-no-change | zero-gradients |');
   });
 
   it.skipIf(noBrowser)('report.html loads in headless Chromium with every claim row and figure', async () => {
@@ -186,9 +216,20 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
           const box = f && (img || f).getBoundingClientRect();
           return { id, present: !!f && f.tagName === 'FIGURE', natural: img ? img.naturalWidth : -1, w: box ? box.width : 0 };
         });
-        return { missingClaims: claims, figures };
-      })()`)) as { missingClaims: string[]; figures: { id: string; present: boolean; natural: number; w: number }[] };
+        const checkTables = ['fgsm-baseline', 'adversarial-training', 'strong-attacks', 'robustness-curve'].map((id) => {
+          const heading = document.getElementById('checks-' + id);
+          const table = heading && heading.nextElementSibling;
+          return { id, rows: table ? table.querySelectorAll('tbody tr').length : -1, badges: table ? [...table.querySelectorAll('tbody .status')].map((b) => b.textContent) : [] };
+        });
+        return { missingClaims: claims, figures, checkTables };
+      })()`)) as { missingClaims: string[]; figures: { id: string; present: boolean; natural: number; w: number }[]; checkTables: { id: string; rows: number; badges: string[] }[] };
       expect(state.missingClaims).toEqual([]);
+      // The checks are on the page, a badge per model × check, as report.json has them.
+      for (const t of state.checkTables) {
+        const checks = report.checks.filter((c) => c.experiment === t.id);
+        expect(t.rows, t.id).toBe(new Set(checks.map((c) => c.model)).size);
+        expect(t.badges, t.id).toEqual(checks.map((c) => c.status));
+      }
       for (const f of state.figures) {
         expect(f.present, f.id).toBe(true);
         expect(f.natural, f.id).toBeGreaterThan(0);

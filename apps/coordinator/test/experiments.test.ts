@@ -9,6 +9,7 @@ import { SMOKE_NOTE } from '../src/catalogue/experiments/types.js';
 import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/catalogue/experiments/index.js';
 import { craftRole, curveRole, matrixRole, planExperiment, type Plan } from '../src/catalogue/plan.js';
 import { OBJECTIVE_STEP_VERSIONS, unitKey } from '../src/units/key.js';
+import { MASKING_METRICS } from '../src/compute/handlers/masking.js';
 import { restrictToClaims } from '../src/catalogue/restrict-claims.js';
 import { buildReport } from '../src/report/build.js';
 import { renderMarkdown } from '../src/report/markdown.js';
@@ -62,6 +63,8 @@ function metricsOf(unit: Unit): string[] {
       return ['success_mean', 'success_min', 'per_step_success_mean', 'per_step_success_min', ...Array.from({ length: 10 }, (_, i) => `success_class_${i}`)];
     case 'examples':
       return ['count'];
+    case 'masking':
+      return [...MASKING_METRICS];
   }
 }
 
@@ -157,6 +160,8 @@ function fakeArtifacts(unit: Unit): object | undefined {
       return { shape: [28, 28, 1], examples: Array.from({ length: 10 }, image), successByClass: Array(10).fill(0.5) };
     case 'rubbish':
       return { classHistogram: [1, 0, 2, 3, 0, 9, 0, 0, 0, 1] };
+    case 'masking':
+      return { epsilons: unit.config.epsilons, fgsmCurve: unit.config.epsilons.map(() => 0.5), pgdCurve: unit.config.epsilons.map(() => 0.6) };
     default:
       return undefined;
   }
@@ -217,11 +222,11 @@ describe('the catalogue', () => {
   });
 
   it('leaves the test subset out of train keys, but not out of evaluation keys', () => {
-    // robustness-curve evaluates cpu curves on 2,000 test examples; its models are still the shared ones.
+    // robustness-curve evaluates cpu curves on 1,000 test examples; its models are still the shared ones.
     const a = planExperiment(EXPERIMENTS['robustness-curve'], 'cpu', [1], 'sum');
     const b = planExperiment(EXPERIMENTS['fgsm-baseline'], 'cpu', [1], 'sum');
     expect(key(a, 'maxout', 1)).toBe(key(b, 'maxout', 1));
-    expect(unitAt(a, curveRole('robustness', 'maxout', 'fgsm', 0.25), 1).config).toMatchObject({ dataset: { testCount: 2000 } });
+    expect(unitAt(a, curveRole('robustness', 'maxout', 'fgsm', 0.25), 1).config).toMatchObject({ dataset: { testCount: 1000 } });
     expect(unitAt(b, 'maxout-fgsm', 1).config).toMatchObject({ dataset: { testCount: null } });
     // A different dataset checksum changes every key.
     const c = planExperiment(EXPERIMENTS['fgsm-baseline'], 'cpu', [1], 'other');
@@ -364,8 +369,9 @@ describe('matrices and curves', () => {
     expect(plan.units.some((u) => u.config.kind === 'craft')).toBe(false);
     const config = unitAt(plan, 'maxout-fgsm', 1).config as EvaluateUnitConfig;
     expect('craftUnit' in config).toBe(false);
-    // Each curve point is its own (model, attack, ε): nothing to share, nothing to store.
-    expect(planOf('robustness-curve').units.some((u) => u.config.kind === 'craft')).toBe(false);
+    // Each curve point is its own (model, attack, ε): nothing to share, nothing to store. Only the
+    // battery's transfer rows from maxout (judged by softmax and by rbf) are crafted once and shared.
+    expect(planOf('robustness-curve').units.filter((u) => u.config.kind === 'craft').map((u) => u.role)).toEqual(['craft:maxout:fgsm@0.25:first 100', 'craft:maxout:pgd@0.25×5:first 100', 'craft:maxout:fgsm@0.25:first 100', 'craft:maxout:pgd@0.25×5:first 100']);
   });
 
   it('plans a curve point for every (model, attack, ε), iterative attacks with steps of 2.5ε/steps', () => {
@@ -378,9 +384,12 @@ describe('matrices and curves', () => {
           const config = unitAt(plan, curveRole(curve.id, model, attack, eps), 1).config as EvaluateUnitConfig;
           points++;
           expect(config.source).toEqual([key(plan, model, 1)]);
-          expect(config.attack).toEqual(attack === 'fgsm' ? { kind: 'fgsm', eps, clip: true } : { kind: attack, eps, steps: curve.steps, stepSize: (2.5 * eps) / curve.steps, clip: true });
+          if (attack === 'fgsm') expect(config.attack).toEqual({ kind: 'fgsm', eps, clip: true });
+          if (attack === 'bim' || attack === 'pgd') expect(config.attack).toEqual({ kind: attack, eps, steps: curve.steps, stepSize: (2.5 * eps) / curve.steps, clip: true });
+          expect(config.attack?.kind).toBe(attack);
         }
-    expect(points).toBe(4 * 3 * 6);
+    // Every attack of the project and their worst case.
+    expect(points).toBe(4 * 9 * 6);
     expect([...plan.roles.keys()].filter((r) => r.startsWith('curve:'))).toHaveLength(points);
   });
 });
@@ -457,6 +466,78 @@ describe('claim status in the report', () => {
     };
     expect(report('smoke')).toContain(SMOKE_NOTE);
     expect(report('cpu')).not.toContain(SMOKE_NOTE);
+  });
+});
+
+describe('the gradient-masking battery', () => {
+  it('plans a masking unit per battery model × seed, reading the model and its transfer sources, on the preset\'s first examples', () => {
+    for (const preset of PRESET_NAMES) {
+      const plan = planExperiment(EXPERIMENTS['adversarial-training'], preset, SEEDS, 'sum');
+      const battery = plan.experiment.battery!;
+      expect(plan.batteryRoles.map((b) => b.model)).toEqual(battery.models);
+      for (const { model, role, transfers } of plan.batteryRoles)
+        for (const seed of SEEDS) {
+          const unit = unitAt(plan, role, seed);
+          if (unit.config.kind !== 'masking') throw new Error(`${role} is a ${unit.config.kind} unit`);
+          expect(unit.config.model).toEqual([key(plan, model, seed)]);
+          expect(unit.dependsOn).toEqual([key(plan, model, seed)]);
+          expect(unit.config).toMatchObject({ eps: 0.25, steps: battery.scale[preset].steps, queries: battery.scale[preset].queries, seed });
+          expect(unit.config.dataset.testCount).toBe(battery.scale[preset].examples);
+          // Each transfer source's FGSM and PGD examples, crafted as the probes craft them, judged by the model on the same examples.
+          expect(transfers.map((t) => t.from)).toEqual(battery.transferFrom?.[model] ?? []);
+          for (const t of transfers)
+            for (const kind of ['fgsm', 'pgd'] as const) {
+              const config = unitAt(plan, t[kind], seed).config as EvaluateUnitConfig;
+              expect(config.source).toEqual([key(plan, t.from, seed)]);
+              expect(config.target).toEqual([key(plan, model, seed)]);
+              expect(config.attack).toEqual(kind === 'fgsm' ? { kind, eps: 0.25, clip: true } : { kind, eps: 0.25, steps: battery.scale[preset].steps, stepSize: (2.5 * 0.25) / battery.scale[preset].steps, clip: true });
+              expect(config.dataset).toEqual(unit.config.dataset);
+            }
+        }
+    }
+  });
+
+  it('shares one masking unit between experiments that check the same model the same way', () => {
+    const a = planOf('strong-attacks');
+    const b = planOf('robustness-curve');
+    expect(key(a, 'masking:maxout-adv', 1)).toBe(key(b, 'masking:maxout-adv', 1));
+  });
+
+  it('under --claims keeps the battery on the models kept, with only the transfer sources kept anyway', () => {
+    const p8 = restrictToClaims(EXPERIMENTS['adversarial-training'], new Set(['P8']))!;
+    expect(p8.battery!.models).toEqual(['maxout-adv']);
+    expect(p8.battery!.transferFrom).toEqual({ 'maxout-adv': [] });
+    const p6 = restrictToClaims(EXPERIMENTS['adversarial-training'], new Set(['P6']))!;
+    expect(p6.battery!.transferFrom).toEqual({ maxout: ['maxout-adv'], 'maxout-adv': ['maxout'] });
+    // The masking unit's key is the model's alone; a restricted sweep's are the full plan's.
+    const full = new Set(planOf('adversarial-training').units.map((u) => u.key));
+    for (const unit of planExperiment(p8, 'smoke', SEEDS, 'sum').units) expect(full.has(unit.key), unit.role).toBe(true);
+  });
+
+  it('puts each check in the report, and qualifies a claim whose model fails one, not the others', () => {
+    const plan = planExperiment(EXPERIMENTS['fgsm-baseline'], 'smoke', [1], 'sum');
+    const normal = { count: 100, fgsm_error: 0.8, bim_error: 0.95, pgd_error: 0.96, apgd_error: 0.97, fgsm_only: 0, square_error: 0.5, pgd_more_error: 0.96, apgd_more_error: 0.97, unbounded_error: 1, zero_gradient: 0 };
+    const statuses = new Map<string, UnitStatus>();
+    for (const unit of plan.units) {
+      const masking = unit.config.kind === 'masking';
+      const metrics: Record<string, number> = masking ? { ...normal, ...(unit.role === 'masking:maxout' ? { unbounded_error: 0.5 } : {}) } : { clean_error: 0.01, adv_error: unit.role.startsWith('masking:') ? 0.3 : 0.9, adv_confidence: 0.9, adv_confidence_on_errors: 0.9 };
+      const artifacts = masking ? { epsilons: [0.1, 0.25], fgsmCurve: [0.5, 0.8], pgdCurve: [0.6, 0.96] } : undefined;
+      statuses.set(unit.key, { unit, state: 'done', result: { key: unit.key, role: unit.role, seed: 1, config: unit.config, metrics, artifacts, backend: 'fake', computeSeconds: 0, finishedAt: '', attempts: 1 }, resultPath: null, attempts: 1, error: null });
+    }
+    const report = buildReport('x', [plan], [], statuses, 1, false, 'smoke', [1], 'mnist');
+    expect(report.checks).toHaveLength(2 * 7);
+    // The transfer check reads the transfer evaluations (30% against white-box FGSM 80%): it passes, not n/a.
+    expect(report.checks.filter((c) => c.id === 'transfer-below-whitebox').map((c) => c.status)).toEqual(['pass', 'pass']);
+    const failing = report.checks.filter((c) => c.status === 'fail');
+    expect(failing.map((c) => [c.model, c.id])).toEqual([['maxout', 'unbounded-reaches-100']]);
+    expect(failing[0]).toMatchObject({ experiment: 'fgsm-baseline', seed: 1, value: 0.5, threshold: 0.99, run: key(plan, 'masking:maxout', 1) });
+    expect(report.claims.find((c) => c.id === 'P2')!).toMatchObject({ qualifiedBy: [{ model: 'maxout', check: 'unbounded-reaches-100', seeds: [1] }], qualification: 'maxout fails unbounded-reaches-100 (seed 1)' });
+    expect(report.claims.find((c) => c.id === 'P1')!).toMatchObject({ qualifiedBy: [], qualification: '' });
+    const md = renderMarkdown(report);
+    expect(md).toContain('**qualified:** maxout fails unbounded-reaches-100 (seed 1)');
+    expect(md).toContain('| maxout | 1 | pass');
+    expect(md).toContain('**fail** 50.0% vs 99.0%');
+    expect(md).toContain('- maxout, seed 1, `unbounded-reaches-100`: PGD over the whole input box reaches 50.0% error');
   });
 });
 

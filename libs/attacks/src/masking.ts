@@ -5,9 +5,9 @@
  *
  * Why these (Carlini et al. 2019, "On evaluating adversarial robustness"; Athalye et al. 2018): a net
  * that masks its gradients rather than being robust shows it as FGSM error falling with ε, one-step
- * attacks fooling rows iterative ones miss, an unbounded attack short of 100%, black-box or
- * transferred examples beating white-box ones, more iterations still helping, or exactly-zero input
- * gradients. Every attack is the catalogue's curve setting: in the box [clipMin, clipMax], iterative
+ * attacks fooling rows iterative ones miss, an unbounded attack short of 100%, black-box examples
+ * beating white-box ones, more iterations still helping, or exactly-zero input gradients (the
+ * transfer check needs other models: the caller judges this one on their FGSM and PGD examples). Every attack is the catalogue's curve setting: in the box [clipMin, clipMax], iterative
  * steps of 2.5 ε / steps (Madry et al.), the true labels.
  *
  *   const counts = maskingProbes(target, x, labels, { eps: 0.25, epsilons: [0.1, 0.25], steps: 20, queries: 300, imageShape: [28, 28, 1], rng });
@@ -35,8 +35,6 @@ export interface MaskingProbeOptions {
   clipMax?: number;
   /** Randomised attacks draw from it in a fixed order, so a batch's counts repeat for its seed. */
   rng: Rng;
-  /** Models whose FGSM and PGD examples are judged by `target` (a clean baseline, a twin). */
-  transferSources?: AttackTarget[];
 }
 
 /** Per-batch counts of misclassified rows (float32 scalars), except `zeroGradient`: rows whose ∇ₓJ is exactly 0. */
@@ -57,9 +55,6 @@ export interface MaskingCounts {
   /** PGD at ε = the whole box (clipMax − clipMin). */
   unbounded: tf.Scalar;
   zeroGradient: tf.Scalar;
-  /** Per transfer source, in order: its FGSM and PGD examples at `eps`, judged by the target. */
-  transferFgsm: tf.Scalar[];
-  transferPgd: tf.Scalar[];
 }
 
 /** The probes on one batch; run inside the caller's tf.tidy (every tensor but the counts is freed here). */
@@ -68,8 +63,7 @@ export function maskingProbes(target: AttackTarget, x: tf.Tensor2D, labels: tf.T
   if (!(steps >= 1) || !Number.isInteger(steps)) throw new Error(`steps must be a positive integer, got ${steps}`);
   const box = { clipMin, clipMax, labels };
   const iterative = (e: number, n = steps) => ({ ...box, eps: e, steps: n, stepSize: (2.5 * e) / n });
-  const wrongRows = (model: AttackTarget, input: tf.Tensor2D) => tf.tidy(() => tf.notEqual(model.predict(model.scores(input)), labels));
-  const wrong = (input: tf.Tensor2D) => wrongRows(target, input);
+  const wrong = (input: tf.Tensor2D) => tf.tidy(() => tf.notEqual(target.predict(target.scores(input)), labels));
   const count = (rows: tf.Tensor) => tf.tidy(() => tf.sum(tf.cast(rows, 'float32')) as tf.Scalar);
   if (!Number.isFinite(clipMax - clipMin)) throw new Error('the masking probes need a bounded input box (clipMin, clipMax): the unbounded attack spans it');
 
@@ -86,7 +80,6 @@ export function maskingProbes(target: AttackTarget, x: tf.Tensor2D, labels: tf.T
     const pgdMoreWrong = tf.logicalOr(wrong(pgd(target, x, more)), wrong(pgd(target, x, more)));
     const apgdMoreWrong = wrong(apgdCe(target, x, { ...box, eps, steps: 2 * steps, restarts: 2, rng }));
     const grad = tf.grad((input) => tf.sum(target.exampleLosses(target.scores(input as tf.Tensor2D), target.targets(labels))))(x);
-    const sources = options.transferSources ?? [];
     return {
       fgsmCurve,
       pgdCurve,
@@ -100,13 +93,11 @@ export function maskingProbes(target: AttackTarget, x: tf.Tensor2D, labels: tf.T
       apgdMore: count(apgdMoreWrong),
       unbounded: count(wrong(pgd(target, x, { ...iterative(clipMax - clipMin), rng }))),
       zeroGradient: count(tf.all(tf.equal(grad, 0), 1)),
-      transferFgsm: sources.map((source) => count(wrong(fgsm(source, x, { ...box, eps })))),
-      transferPgd: sources.map((source) => count(wrong(pgd(source, x, { ...iterative(eps), rng })))),
     };
   });
 }
 
-/** The probes' rates over a split: fractions of `count` examples (`transfers` in the sources' order). */
+/** The probes' rates over a split: fractions of `count` examples. */
 export interface MaskingRates {
   count: number;
   eps: number;
@@ -123,7 +114,6 @@ export interface MaskingRates {
   apgdMore: number;
   unbounded: number;
   zeroGradient: number;
-  transfers: { fgsm: number; pgd: number }[];
 }
 
 const SCALARS = ['fgsm', 'bim', 'pgd', 'apgd', 'fgsmOnly', 'square', 'pgdMore', 'apgdMore', 'unbounded', 'zeroGradient'] as const;
@@ -137,11 +127,11 @@ export class MaskingAccumulator {
   private sums: tf.Tensor1D | null = null;
   private count = 0;
 
-  constructor(private readonly options: Pick<MaskingProbeOptions, 'eps' | 'epsilons'> & { sources: number }) {}
+  constructor(private readonly options: Pick<MaskingProbeOptions, 'eps' | 'epsilons'>) {}
 
   add(counts: MaskingCounts, rows: number): void {
     const next = tf.tidy(() => {
-      const batch = tf.stack([...counts.fgsmCurve, ...counts.pgdCurve, ...SCALARS.map((name) => counts[name]), ...counts.transferFgsm, ...counts.transferPgd]) as tf.Tensor1D;
+      const batch = tf.stack([...counts.fgsmCurve, ...counts.pgdCurve, ...SCALARS.map((name) => counts[name])]) as tf.Tensor1D;
       return this.sums ? (tf.add(this.sums, batch) as tf.Tensor1D) : batch;
     });
     this.sums?.dispose();
@@ -150,16 +140,14 @@ export class MaskingAccumulator {
   }
 
   async result(): Promise<MaskingRates> {
-    const { eps, epsilons, sources } = this.options;
+    const { eps, epsilons } = this.options;
     const rates = this.sums ? Array.from(await this.sums.data(), (v) => v / this.count) : [];
     let at = 0;
     const take = (n: number) => rates.slice(at, (at += n));
     const fgsmCurve = take(epsilons.length);
     const pgdCurve = take(epsilons.length);
     const scalars = Object.fromEntries(SCALARS.map((name) => [name, take(1)[0] ?? NaN])) as Record<(typeof SCALARS)[number], number>;
-    const transferFgsm = take(sources);
-    const transferPgd = take(sources);
-    return { count: this.count, eps, epsilons, fgsmCurve, pgdCurve, ...scalars, transfers: transferFgsm.map((fgsm, i) => ({ fgsm, pgd: transferPgd[i] })) };
+    return { count: this.count, eps, epsilons, fgsmCurve, pgdCurve, ...scalars };
   }
 
   dispose(): void {

@@ -4,7 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '@advx/data';
-import { MaskingAccumulator, maskingProbes, type AttackTarget, type MaskingProbeOptions } from '@advx/attacks';
+import { MaskingAccumulator, fgsm, maskingProbes, pgd, type AttackTarget, type MaskingProbeOptions } from '@advx/attacks';
 import { maskingChecks, type CheckOutcome, type MaskingCheckId } from '@advx/metrics';
 
 const D = 20;
@@ -45,18 +45,26 @@ function withGradient(scores: (x: tf.Tensor2D) => tf.Tensor2D, backward: (dy: tf
  * Runs the battery on a model: labels are its own clean predictions (clean error 0), inputs U(lo, hi).
  * `sources` are models whose examples it is judged on.
  */
-function battery(model: AttackTarget, sources: AttackTarget[], inputs: { lo: number; hi: number }, options: Partial<MaskingProbeOptions> = {}) {
-  const probe: MaskingProbeOptions = { eps: 0.25, epsilons: [0.1, 0.2, 0.3], steps: 10, queries: 100, imageShape: IMAGE, rng: Rng.fromSeed(9), transferSources: sources, ...options };
-  const accumulator = new MaskingAccumulator({ ...probe, sources: sources.length });
+async function battery(model: AttackTarget, sources: AttackTarget[], inputs: { lo: number; hi: number }, options: Partial<MaskingProbeOptions> = {}) {
+  const probe: MaskingProbeOptions = { eps: 0.25, epsilons: [0.1, 0.2, 0.3], steps: 10, queries: 100, imageShape: IMAGE, rng: Rng.fromSeed(9), ...options };
+  const accumulator = new MaskingAccumulator(probe);
   const x = tf.tensor2d(Rng.fromSeed(4).fillUniform(new Float32Array(N * D), inputs.lo, inputs.hi), [N, D]);
+  const labels = tf.tidy(() => model.predict(model.scores(x)));
   const before = tf.memory().numTensors;
-  tf.tidy(() => accumulator.add(maskingProbes(model, x, tf.tidy(() => model.predict(model.scores(x))), probe), N));
+  tf.tidy(() => accumulator.add(maskingProbes(model, x, labels, probe), N));
   expect(tf.memory().numTensors - before, 'tensors left by a batch (the accumulator keeps one)').toBe(1);
-  x.dispose();
-  return accumulator.result().then(async (rates) => {
-    accumulator.dispose();
-    return { rates, checks: maskingChecks({ ...rates, transfers: rates.transfers.map((t, i) => ({ ...t, from: `source ${i}` })) }) };
-  });
+  // The transfer check's rates, as the coordinator's evaluate units measure them: the source crafts, the model judges.
+  const judged = (craft: () => tf.Tensor2D) => tf.tidy(() => tf.mean(tf.cast(tf.notEqual(model.predict(model.scores(craft())), labels), 'float32')).dataSync()[0]);
+  const iterative = { eps: probe.eps, steps: probe.steps, stepSize: (2.5 * probe.eps) / probe.steps, labels, rng: Rng.fromSeed(10) };
+  const transfers = sources.map((source, i) => ({
+    from: `source ${i}`,
+    fgsm: judged(() => fgsm(source, x, { eps: probe.eps, labels })),
+    pgd: judged(() => pgd(source, x, iterative)),
+  }));
+  tf.dispose([x, labels]);
+  const rates = await accumulator.result();
+  accumulator.dispose();
+  return { rates, checks: maskingChecks({ ...rates, transfers }) };
 }
 
 const byId = (checks: CheckOutcome[]) => Object.fromEntries(checks.map((c) => [c.id, c])) as Record<MaskingCheckId, CheckOutcome>;

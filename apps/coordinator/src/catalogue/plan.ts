@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import type { AnalysisRole, AttackSpec, CurveAttack, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
+import type { AnalysisRole, AttackSpec, BatterySpec, CurveAttack, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
 import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
@@ -15,10 +15,44 @@ export interface Plan {
   matrixRoles: Record<string, string[][]>;
   /** Curve id → its series (model × attack, in the curve's order), each point's ε and role. */
   curveRoles: Record<string, { model: ModelRef; attack: CurveSpec['attacks'][number]; points: { eps: number; role: string }[] }[]>;
+  /** The battery's models, each with the role of its masking units and its transfer sources (empty without a battery). */
+  batteryRoles: BatteryRole[];
+}
+
+export interface BatteryRole {
+  model: ModelRef;
+  /** The role of the model's masking units (the white-box probes). */
+  role: string;
+  /** Per transfer source, the roles of the evaluations judging the model on its FGSM and PGD examples. */
+  transfers: { from: ModelRef; fgsm: string; pgd: string }[];
 }
 
 export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${source}→${target}`;
 export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${model}:${attack}:${eps}`;
+export const maskingRole = (model: ModelRef) => `masking:${model}`;
+export const maskingTransferRole = (model: ModelRef, from: ModelRef, attack: 'fgsm' | 'pgd') => `masking:${model}:${attack} from ${from}`;
+
+function batteryRolesOf(battery: BatterySpec | undefined): BatteryRole[] {
+  return (battery?.models ?? []).map((model) => ({
+    model,
+    role: maskingRole(model),
+    transfers: (battery?.transferFrom?.[model] ?? []).map((from) => ({ from, fgsm: maskingTransferRole(model, from, 'fgsm'), pgd: maskingTransferRole(model, from, 'pgd') })),
+  }));
+}
+
+/**
+ * The battery's attacks, as its probes run them (@advx/attacks maskingProbes): in the pixel box,
+ * iterative steps of 2.5 ε / steps. Transfer evaluations craft with these on the source.
+ */
+export function batteryAttack(kind: 'fgsm' | 'pgd', eps: number, steps: number): AttackSpec {
+  return kind === 'fgsm' ? { kind, eps, clip: true } : { kind, eps, steps, stepSize: (2.5 * eps) / steps, clip: true };
+}
+
+/** The battery's probes see the first `examples` test examples of the experiment's split. */
+function batteryDataset(battery: BatterySpec, preset: PresetName, dataset: DatasetRef): DatasetRef {
+  const { examples } = battery.scale[preset];
+  return examples === null ? dataset : { ...dataset, testCount: Math.min(examples, dataset.testCount ?? examples) };
+}
 
 export function craftRole(source: ModelRef, attack: AttackSpec, split: 'train' | 'test'): string {
   return `craft:${source}:${attackLabel(attack)}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
@@ -85,6 +119,9 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
   const roles = new Map<string, Map<number, string>>();
   const add = (role: string, seed: number, config: UnitConfig, dependsOn: string[]) => {
     const key = unitKey(config);
+    const taken = roles.get(role)?.get(seed);
+    // A role names one unit per seed: two configs under one name would join the wrong numbers to a claim.
+    if (taken !== undefined && taken !== key) throw new Error(`experiment ${experiment.id}: role "${role}" names two different units for seed ${seed}`);
     units.push({ key, role, seed, config, dependsOn });
     if (!roles.has(role)) roles.set(role, new Map());
     roles.get(role)!.set(seed, key);
@@ -97,6 +134,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
   const curveRoles = Object.fromEntries(
     (experiment.curves ?? []).map((c) => [c.id, c.models.flatMap((model) => c.attacks.map((attack) => ({ model, attack, points: c.epsilons.map((eps) => ({ eps, role: curveRole(c.id, model, attack, eps) })) })))]),
   );
+  const batteryRoles = batteryRolesOf(experiment.battery);
   const cap = experiment.maxSeeds?.[preset];
   const planned = cap ? seeds.slice(0, cap) : seeds;
   // Training reads neither the test split nor its size: leave it out of train keys so experiments
@@ -143,10 +181,10 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     };
     // Evaluations are collected first: those that attack the same source the same way share one
     // craft unit (a transfer-matrix row is crafted once, then judged by every target).
-    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef }[] = [];
-    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef) => {
+    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef; on: DatasetRef }[] = [];
+    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef, on: DatasetRef = dataset) => {
       const context = `evaluation "${role}"`;
-      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source });
+      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source, on });
     };
 
     for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference);
@@ -158,7 +196,13 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     }
 
     const evaluationsPerCraft = new Map<string, number>();
-    const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split }) ?? '' : null);
+    const battery = experiment.battery;
+    for (const { model, transfers } of battery ? batteryRoles : []) {
+      const { steps } = battery!.scale[preset];
+      for (const t of transfers) for (const kind of ['fgsm', 'pgd'] as const) evaluate(t[kind], t.from, model, batteryAttack(kind, battery!.eps, steps), 'test', undefined, batteryDataset(battery!, preset, dataset));
+    }
+
+    const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split, on: e.on }) ?? '' : null);
     for (const e of evaluations) {
       const id = craftId(e);
       if (id) evaluationsPerCraft.set(id, (evaluationsPerCraft.get(id) ?? 0) + 1);
@@ -170,12 +214,14 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       if (id && e.attack && evaluationsPerCraft.get(id)! > 1) {
         craftUnit = crafts.get(id);
         if (!craftUnit) {
-          craftUnit = add(craftRole(e.sourceRef, e.attack, e.split), seed, { kind: 'craft', dataset, source: e.source, attack: e.attack, split: e.split, seed }, e.source);
+          // The battery's transfer rows use fewer test examples than the experiment: named apart.
+          const subset = e.on === dataset ? '' : `:first ${e.on.testCount}`;
+          craftUnit = add(craftRole(e.sourceRef, e.attack, e.split) + subset, seed, { kind: 'craft', dataset: e.on, source: e.source, attack: e.attack, split: e.split, seed }, e.source);
           crafts.set(id, craftUnit);
         }
       }
       const reference = e.reference ? { reference: e.reference } : {};
-      const config: UnitConfig = { kind: 'evaluate', dataset, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
+      const config: UnitConfig = { kind: 'evaluate', dataset: e.on, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
       const judges = [...e.target, ...(e.reference ?? [])];
       add(e.role, seed, config, craftUnit ? [craftUnit, ...judges] : [...new Set([...e.source, ...judges])]);
     }
@@ -183,8 +229,13 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       const model = resolve(analysis.model, `analysis "${role}"`);
       add(role, seed, analysisConfig(analysis, model, dataset, preset, seed), model);
     }
+    for (const { model, role } of battery ? batteryRoles : []) {
+      const keys = resolve(model, `the battery's model "${model}"`);
+      const { steps, queries } = battery!.scale[preset];
+      add(role, seed, { kind: 'masking', dataset: batteryDataset(battery!, preset, dataset), model: keys, eps: battery!.eps, epsilons: battery!.epsilons, steps, queries, seed }, keys);
+    }
   }
-  return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles };
+  return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles, batteryRoles };
 }
 
 /** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figure-ids.ts). */

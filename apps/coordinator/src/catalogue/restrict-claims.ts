@@ -4,7 +4,7 @@ import type { ExperimentSpec, ModelRef } from './experiments/index.js';
 /**
  * The part of an experiment that the given claims need: their claims, the evaluations, matrices,
  * curves and analyses their metrics read, and the models those read (with the models they retrain
- * from). Unit configs are untouched, so every unit keeps its key: a restricted sweep's finished
+ * from), and the gradient-masking battery on those models. Unit configs are untouched, so every unit keeps its key: a restricted sweep's finished
  * units are reused by a later full one, and the other way round. A researcher on a small budget
  * runs the claims that matter first (the paper protocol's P6 pair before its noise controls).
  * Figures are dropped (their analyses may be missing); learning curves still come with the models.
@@ -34,8 +34,19 @@ export function restrictToClaims(experiment: ExperimentSpec, claimIds: ReadonlyS
   for (const c of curves) c.models.forEach(need);
   const models = Object.fromEntries(Object.entries(experiment.models).filter(([role]) => needed.has(role)));
 
+  // The battery stays on the models kept, with the transfer sources that are kept anyway: it qualifies
+  // the claims kept and never adds a model to train.
+  const kept = (ref: ModelRef) => needed.has(ref.split('#')[0]);
+  const battery = experiment.battery && experiment.battery.models.some(kept)
+    ? {
+        ...experiment.battery,
+        models: experiment.battery.models.filter(kept),
+        transferFrom: Object.fromEntries(Object.entries(experiment.battery.transferFrom ?? {}).filter(([model]) => kept(model)).map(([model, sources]) => [model, (sources ?? []).filter(kept)])),
+      }
+    : undefined;
+
   const omittedClaims = experiment.claims.filter((c) => !claimIds.has(c.id)).map((c) => c.id);
-  return { ...experiment, models, evaluations, analyses, matrices, curves, claims, omittedClaims, figures: [] };
+  return { ...experiment, models, evaluations, analyses, matrices, curves, battery, claims, omittedClaims, figures: [] };
 }
 
 /** Every claim id of these experiments, for the flag's error message. */

@@ -6,9 +6,11 @@ import type { Unit, UnitKind, UnitOutput } from '../units/types.js';
 import { runExamples, runFooling, runLinearity, runRubbish } from './handlers/analyses.js';
 import type { Handler, UnitOf, WorkerContext } from './handlers/context.js';
 import { runCraft, runEvaluate } from './handlers/evaluate.js';
+import { runMasking } from './handlers/masking.js';
 import { runTrain } from './handlers/train.js';
 
 export { craft } from './handlers/craft.js';
+export { MASKING_METRICS } from './handlers/masking.js';
 export { loadPredictor, unitData, type WorkerContext } from './handlers/context.js';
 
 // Every unit kind has exactly one handler, typed by its kind's config and artifacts; a new kind without one is a type error.
@@ -20,6 +22,7 @@ const HANDLERS: { [K in UnitKind]: Handler<K> } = {
   rubbish: runRubbish,
   linearity: runLinearity,
   fooling: runFooling,
+  masking: runMasking,
 };
 
 const MB = 1024 * 1024;

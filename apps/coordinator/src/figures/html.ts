@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../support/atomic-write.js';
 import { escapeXml as esc } from './output.js';
-import type { HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure, StatusTone } from './types.js';
+import type { HtmlCheckTable, HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure, StatusTone } from './types.js';
 
 const percent = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
 const htmlId = (prefix: string, id: string) => `${prefix}-${id.replace(/\s+/g, '-')}`;
@@ -36,11 +36,28 @@ function runLinks(claim: HtmlClaim, runs: Map<string, HtmlRun>): string {
 function claimRows(claim: HtmlClaim, runs: Map<string, HtmlRun>): string {
   const metrics = Object.entries(claim.metrics);
   const span = Math.max(1, metrics.length);
-  const head = `<td rowspan="${span}" class="claim"><a class="cid" href="#${esc(htmlId('claim', claim.id))}">${esc(claim.id)}</a><div class="desc">${esc(claim.description)}</div><div>${badge(claim.status, claim.tone)}</div>${runLinks(claim, runs)}</td>`;
+  const head = `<td rowspan="${span}" class="claim"><a class="cid" href="#${esc(htmlId('claim', claim.id))}">${esc(claim.id)}</a><div class="desc">${esc(claim.description)}</div><div>${badge(claim.status, claim.tone)}</div>${claim.qualification ? `<div class="qualified"><strong>qualified:</strong> ${esc(claim.qualification)}</div>` : ''}${runLinks(claim, runs)}</td>`;
   if (metrics.length === 0) return `<tr id="${esc(htmlId('claim', claim.id))}">${head}<td colspan="6" class="muted">no metrics</td></tr>`;
   return metrics
     .map(([name, m], i) => (i === 0 ? `<tr id="${esc(htmlId('claim', claim.id))}" class="first">${head}${metricCells(name, m)}</tr>` : `<tr>${metricCells(name, m)}</tr>`))
     .join('\n');
+}
+
+/** The gradient-masking checks: a badge per model × seed × check, failures' details listed below. */
+function checkTableHtml(table: HtmlCheckTable, experiment: string): string {
+  const head = `<tr><th>model</th><th>seed</th>${table.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr>`;
+  const rows = table.rows.map(
+    (r) =>
+      `<tr><td>${esc(r.model)}</td><td class="num">${r.seed}</td>${r.cells.map((c) => (c ? `<td title="${esc(c.detail)}">${badge(c.status, c.tone)} <span class="pm">${esc(c.text)}</span></td>` : '<td class="muted">–</td>')).join('')}</tr>`,
+  );
+  const failures = table.rows.flatMap((r) => r.cells.flatMap((c, i) => (c && c.tone === 'bad' ? [`<li>${esc(r.model)}, seed ${r.seed}, <code>${esc(table.columns[i])}</code>: ${esc(c.detail)}</li>`] : [])));
+  return [
+    `<h3 id="${esc(htmlId('checks', experiment))}">Gradient-masking checks</h3>`,
+    '<table class="checks"><thead>' + head + '</thead><tbody>',
+    ...rows,
+    '</tbody></table>',
+    failures.length ? `<ul class="check-failures">${failures.join('')}</ul>` : '<p class="note">Every checked model passes every check.</p>',
+  ].join('\n');
 }
 
 /** Reads a PNG's width and height from its IHDR chunk. */
@@ -111,6 +128,8 @@ figcaption { font-size: 13.5px; margin-top: 6px; max-width: 640px; } .fid { font
 .files { color: var(--muted); white-space: nowrap; }
 table.runs-table td:first-child { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 12.5px; word-break: break-all; }
 .muted { color: var(--muted); }
+.qualified { font-size: 13px; color: #8a1c17; margin: 2px 0; }
+table.checks td { white-space: nowrap; } table.checks { font-size: 13px; }
 :target { outline: 3px solid #f5c542; outline-offset: 2px; }
 `;
 
@@ -136,6 +155,7 @@ export async function renderHtmlReport(report: HtmlReportInput, figures: Rendere
         '</tbody></table>',
       );
     }
+    if (experiment.checks) parts.push(checkTableHtml(experiment.checks, experiment.id));
     const figs: string[] = [];
     for (const id of experiment.figures) {
       const figure = figureById.get(id);

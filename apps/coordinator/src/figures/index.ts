@@ -12,6 +12,8 @@ export type {
   HtmlReportInput,
   HtmlExperiment,
   HtmlClaim,
+  HtmlCheckTable,
+  HtmlCheckCell,
   HtmlMetric,
   HtmlRun,
   StatusTone,

@@ -109,6 +109,22 @@ export interface HtmlClaim {
   /** Unit keys whose results fed this claim. */
   runs: string[];
   metrics: Record<string, HtmlMetric>;
+  /** Why a reader should doubt the status (a model of the claim fails a gradient-masking check); empty when nothing does. */
+  qualification?: string;
+}
+
+/** One cell of a check table: a badge and its numbers, the detail as its tooltip and below failures. */
+export interface HtmlCheckCell {
+  status: string;
+  tone: StatusTone;
+  text: string;
+  detail: string;
+}
+
+/** Checks of an experiment: a row per model × seed, a column per check. */
+export interface HtmlCheckTable {
+  columns: string[];
+  rows: { model: string; seed: number; cells: (HtmlCheckCell | null)[] }[];
 }
 
 export interface HtmlExperiment {
@@ -119,6 +135,8 @@ export interface HtmlExperiment {
   /** Why the experiment did not run, e.g. 'CIFAR-10 absent'. */
   skipped?: string;
   claims: HtmlClaim[];
+  /** The gradient-masking battery's checks (absent: the experiment has none). */
+  checks?: HtmlCheckTable;
   /** Ids of figures (RenderedFigure.id) shown with this experiment. */
   figures: string[];
 }

@@ -4,6 +4,7 @@ import type { PresetName } from '../catalogue/experiments/types.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { UnitStatus } from '../schedule/status.js';
 import type { ClaimReport, CurveReport, FigureLink, MatrixReport, MetricReport, Report } from './model.js';
+import { checkReports, qualificationWords, qualificationsOf } from './checks.js';
 import { provenanceOf } from './provenance.js';
 import { claimStatus, claimVerdict, metricStatus, metricVerdict } from './verdict.js';
 
@@ -59,6 +60,7 @@ export function curveReports(plan: Plan, statuses: Map<string, UnitStatus>): Cur
 
 function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
   const { experiment } = plan;
+  const checks = checkReports(plan, statuses);
   const claims: ClaimReport[] = experiment.claims.map((claim) => {
     const runs = new Set<string>();
     const metrics = Object.fromEntries(
@@ -85,9 +87,10 @@ function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
       }),
     );
     const verdict = claimVerdict(metrics);
-    return { id: claim.id, experiment: experiment.id, description: claim.description, metrics, verdict, status: claimStatus(verdict), runs: [...runs] };
+    const qualifiedBy = qualificationsOf(experiment, claim, checks);
+    return { id: claim.id, experiment: experiment.id, description: claim.description, metrics, verdict, status: claimStatus(verdict), runs: [...runs], qualifiedBy, qualification: qualificationWords(qualifiedBy) };
   });
-  return { claims, matrices: matrixReports(plan, statuses), curves: curveReports(plan, statuses) };
+  return { claims, matrices: matrixReports(plan, statuses), curves: curveReports(plan, statuses), checks };
 }
 
 /** What a sweep knows about its own run besides the units: given to buildReport, so the report is built whole. */
@@ -140,6 +143,7 @@ export function buildReport(
     claims: parts.flatMap((p) => p.claims),
     matrices: parts.flatMap((p) => p.matrices),
     curves: parts.flatMap((p) => p.curves),
+    checks: parts.flatMap((p) => p.checks),
     figures: facts.figures,
     runs: all.map((s) => ({
       key: s.unit.key,

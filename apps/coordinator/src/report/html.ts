@@ -2,12 +2,20 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plan } from '../catalogue/plan.js';
 import { SMOKE_NOTE } from '../catalogue/experiments/types.js';
-import { renderFigure, renderHtmlReport, type HtmlReportInput, type RenderedFigure } from '../figures/index.js';
+import { renderFigure, renderHtmlReport, type HtmlCheckTable, type HtmlReportInput, type RenderedFigure } from '../figures/index.js';
 import type { UnitStatus } from '../schedule/status.js';
 import { FIGURES_DIRECTORY, reportFigures, type ExperimentFigure } from './figures.js';
 import type { Report } from './model.js';
 import { provenanceLine } from './provenance.js';
-import { claimTone, metricTone, runTone } from './verdict.js';
+import { checkTable, checkValueWords } from './checks.js';
+import { checkTone, claimTone, metricTone, runTone } from './verdict.js';
+
+function htmlChecks(report: Report, experiment: string): HtmlCheckTable | undefined {
+  const checks = report.checks.filter((c) => c.experiment === experiment);
+  if (checks.length === 0) return undefined;
+  const { columns, rows } = checkTable(checks);
+  return { columns, rows: rows.map((r) => ({ ...r, cells: r.cells.map((c) => (c ? { status: c.status, tone: checkTone(c.status), text: checkValueWords(c), detail: c.detail } : null)) })) };
+}
 
 /** The page's view of a report: its words, and the badge tones of its verdicts and unit states. */
 function htmlInput(report: Report, figures: ExperimentFigure[], command: string): HtmlReportInput {
@@ -30,6 +38,7 @@ function htmlInput(report: Report, figures: ExperimentFigure[], command: string)
       claims: report.claims
         .filter((c) => c.experiment === e.id)
         .map((c) => ({ ...c, tone: claimTone(c.verdict), metrics: Object.fromEntries(Object.entries(c.metrics).map(([name, m]) => [name, { ...m, tone: metricTone(m.verdict) }])) })),
+      checks: htmlChecks(report, e.id),
       figures: figures.filter((f) => f.experiment === e.id).map((f) => f.figure.id),
     })),
     runs: report.runs.map((r) => ({ ...r, tone: runTone(r.status) })),

@@ -2,6 +2,7 @@ import { SMOKE_NOTE } from '../catalogue/experiments/types.js';
 import { CLIPPED_ALTERNATIVE, CLIPPING_NOTE } from '../catalogue/experiments/clipping.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { Report } from './model.js';
+import { checkTable, checkValueWords } from './checks.js';
 import { provenanceLine } from './provenance.js';
 
 const percent = (x: number | null) => (x !== null && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
@@ -36,10 +37,12 @@ export function renderMarkdown(report: Report): string {
         }
       }
       if (claims.some((c) => Object.values(c.metrics).some((m) => m.alternative?.includes(CLIPPED_ALTERNATIVE)))) lines.push('', CLIPPING_NOTE);
-      lines.push('', '| claim | description | status |', '|---|---|---|');
-      for (const claim of claims) lines.push(`| ${claim.id} | ${claim.description} | ${claim.status} |`);
+      const battery = report.checks.some((c) => c.experiment === experiment.id);
+      lines.push('', `| claim | description | status |${battery ? ' gradient-masking checks |' : ''}`, `|---|---|---|${battery ? '---|' : ''}`);
+      for (const claim of claims) lines.push(`| ${claim.id} | ${claim.description} | ${claim.status} |${battery ? ` ${claim.qualification ? `**qualified:** ${claim.qualification}` : 'its models pass'} |` : ''}`);
       lines.push('');
     }
+    lines.push(...checkLines(report, experiment.id));
     for (const matrix of report.matrices.filter((m) => m.experiment === experiment.id)) {
       lines.push(`**${matrix.title}** (rows: source of the adversarial examples, columns: target)`, '', `| source \\ target | ${matrix.models.join(' | ')} |`, `|---|${matrix.models.map(() => '---').join('|')}|`);
       matrix.values.forEach((row, i) => lines.push(`| ${matrix.models[i]} | ${row.map(percent).join(' | ')} |`));
@@ -65,6 +68,20 @@ export function renderMarkdown(report: Report): string {
   lines.push(`Runs: ${report.runs.length} units (${report.runs.filter((r) => r.status === 'cached').length} from cache); results under \`runs/<key>/result.json\`.`, '');
   if (report.farm) lines.push(farmLine(report.farm), '');
   return lines.join('\n');
+}
+
+/** The experiment's gradient-masking checks: a pass/fail table per model × seed, then what each failure measured. */
+function checkLines(report: Report, experiment: string): string[] {
+  const checks = report.checks.filter((c) => c.experiment === experiment);
+  if (checks.length === 0) return [];
+  const { columns, rows } = checkTable(checks);
+  const cell = (c: (typeof checks)[number] | null) => (c === null ? '–' : c.status === 'fail' ? `**fail** ${checkValueWords(c)}` : c.status === 'n/a' ? 'n/a' : `pass ${checkValueWords(c)}`);
+  const lines = ['**Gradient-masking checks** (value vs threshold; README, "The gradient-masking battery")', '', `| model | seed | ${columns.join(' | ')} |`, `|---|---|${columns.map(() => '---').join('|')}|`];
+  for (const row of rows) lines.push(`| ${row.model} | ${row.seed} | ${row.cells.map(cell).join(' | ')} |`);
+  const failures = checks.filter((c) => c.status === 'fail');
+  if (failures.length) lines.push('', ...failures.map((c) => `- ${c.model}, seed ${c.seed}, \`${c.id}\`: ${c.detail}`));
+  lines.push('');
+  return lines;
 }
 
 /** One line on where the sweep's time went (see schedule/farm-profile.ts). */

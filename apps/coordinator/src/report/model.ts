@@ -1,3 +1,4 @@
+import type { CheckOutcome } from '@advx/metrics';
 import type { PresetName } from '../catalogue/experiments/types.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { UnitState } from '../schedule/status.js';
@@ -39,6 +40,25 @@ export interface ClaimReport {
   status: string;
   /** Unit keys whose results fed this claim. */
   runs: string[];
+  /** Gradient-masking checks failed by a model whose numbers the claim reads: its verdict stands, qualified by these. */
+  qualifiedBy: ClaimQualification[];
+  /** The qualification in words ('maxout-adv fails monotone-eps (seeds 1, 2)'); empty when none. */
+  qualification: string;
+}
+
+export interface ClaimQualification {
+  model: string;
+  check: string;
+  seeds: number[];
+}
+
+/** One gradient-masking check of one model × seed (report/checks.ts), as report.json lists them. */
+export interface CheckReport extends CheckOutcome<string> {
+  experiment: string;
+  model: string;
+  seed: number;
+  /** The masking unit it was computed from. */
+  run: string;
 }
 
 export interface MatrixReport {
@@ -101,6 +121,8 @@ export interface Report {
   claims: ClaimReport[];
   matrices: MatrixReport[];
   curves: CurveReport[];
+  /** The gradient-masking battery: every check of every checked model × seed. */
+  checks: CheckReport[];
   /** The report's figures, paths relative to the report. */
   figures: FigureLink[];
   runs: RunReport[];

@@ -1,3 +1,4 @@
+import type { CheckStatus } from '@advx/metrics';
 import type { MetricClaim } from '../catalogue/experiments/types.js';
 import type { UnitState } from '../schedule/status.js';
 
@@ -89,3 +90,7 @@ export const claimTone = (verdict: ClaimVerdict): Tone => CLAIM_TONES[verdict.ki
 const RUN_TONES: Record<UnitState, Tone> = { pending: 'muted', running: 'muted', retrying: 'muted', done: 'ok', cached: 'ok', failed: 'bad', skipped: 'muted', cancelled: 'muted' };
 
 export const runTone = (state: UnitState): Tone => RUN_TONES[state];
+
+const CHECK_TONES: Record<CheckStatus, Tone> = { pass: 'ok', fail: 'bad', 'n/a': 'muted' };
+
+export const checkTone = (status: CheckStatus): Tone => CHECK_TONES[status];

@@ -46,6 +46,13 @@ export interface RubbishArtifacts {
   classHistogram: number[];
 }
 
+/** Artifacts of a `masking` unit: the ε curves of its monotonicity check. */
+export interface MaskingArtifacts {
+  epsilons: number[];
+  fgsmCurve: number[];
+  pgdCurve: number[];
+}
+
 /** Artifacts by unit kind; kinds absent here leave none. */
 export interface ArtifactsByKind {
   train: TrainArtifacts;
@@ -53,6 +60,7 @@ export interface ArtifactsByKind {
   linearity: LinearityArtifacts;
   fooling: FoolingArtifacts;
   rubbish: RubbishArtifacts;
+  masking: MaskingArtifacts;
 }
 
 export type ArtifactKind = keyof ArtifactsByKind & UnitConfig['kind'];

@@ -10,7 +10,7 @@ import type { UnitConfig } from './types.js';
  * added per-step success rates; train 3 is the paper's protocol (absolute schedules, unscaled input
  * dropout, best-epoch weights, the continued stage).
  */
-export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 3, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3 };
+export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 3, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3, masking: 1 };
 
 /**
  * Bumped when one training objective's step changes what it computes, so that only its models are

@@ -66,6 +66,7 @@ const ARTIFACTS: { [K in ArtifactKind]: z.ZodType } = {
   linearity: z.looseObject({ epsilons: numbers, logits: z.array(numbers), label: z.number() }),
   fooling: z.looseObject({ shape: z.tuple([z.number(), z.number(), z.number()]), examples: z.array(image), successByClass: numbers }),
   rubbish: z.looseObject({ classHistogram: numbers }),
+  masking: z.looseObject({ epsilons: numbers, fgsmCurve: numbers, pgdCurve: numbers }),
 };
 
 const result = z.looseObject({

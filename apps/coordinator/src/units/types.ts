@@ -137,7 +137,24 @@ export interface ExamplesUnitConfig {
   seed: number;
 }
 
-export type UnitConfig = ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
+/**
+ * The gradient-masking battery's white-box probes on one model (@advx/attacks maskingProbes): the
+ * attacks the checks compare, on the test split, in the pixel box [0, 1]. Its transfer checks read
+ * evaluate units (catalogue/plan.ts), so this unit's key depends on the model alone.
+ */
+export interface MaskingUnitConfig {
+  kind: 'masking';
+  dataset: DatasetRef;
+  model: string[];
+  /** The ε of the per-example comparisons; the ε grid of the monotonicity check; iterations; Square's queries. */
+  eps: number;
+  epsilons: number[];
+  steps: number;
+  queries: number;
+  seed: number;
+}
+
+export type UnitConfig = MaskingUnitConfig | ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
 export type UnitKind = UnitConfig['kind'];
 
 export interface Unit {

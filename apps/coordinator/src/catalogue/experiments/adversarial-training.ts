@@ -3,6 +3,7 @@ import { ALL_EXAMPLES, MNIST_SCALE } from './fgsm-baseline.js';
 import { adversarialTraining, maxoutProtocol, maxoutTraining } from './training.js';
 import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec } from './types.js';
+import { mnistBattery } from './battery.js';
 
 const fgsm25 = fgsmAt(0.25);
 /** The reading without label leaking: the paper's FGSM uses y, which an attacker may not have. */
@@ -21,6 +22,14 @@ export const adversarialTrainingExperiment: ExperimentSpec = {
     'maxout-sign-noise': { spec: maxoutSpec(), ...maxoutProtocol({ kind: 'noise', distribution: 'sign', eps: 0.25, clip: false }) },
     'maxout-uniform-noise': { spec: maxoutSpec(), ...maxoutProtocol({ kind: 'noise', distribution: 'uniform', eps: 0.25, clip: false }) },
   },
+  // P8's 17.9% says little if the adversarially trained net masks its gradients: the battery checks
+  // every net, the trained ones judged on the baseline's examples and the baseline on theirs.
+  battery: mnistBattery(['maxout', 'maxout-adv', 'maxout-sign-noise', 'maxout-uniform-noise'], {
+    maxout: ['maxout-adv'],
+    'maxout-adv': ['maxout'],
+    'maxout-sign-noise': ['maxout'],
+    'maxout-uniform-noise': ['maxout'],
+  }),
   evaluations: {
     'maxout-fgsm': { source: 'maxout', attack: fgsm25 },
     'adv-fgsm': { source: 'maxout-adv', attack: fgsm25 },

@@ -2,6 +2,7 @@ import { maxoutSpec, softmaxRegressionSpec } from '@advx/models';
 import { maxoutTraining, softmaxTraining } from './training.js';
 import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec, PresetScale, PresetName } from './types.js';
+import { mnistBattery } from './battery.js';
 
 /** The MNIST scale most experiments share: smoke checks the machinery, cpu shortens only the epochs. */
 export const MNIST_SCALE: Record<PresetName, PresetScale> = {
@@ -33,6 +34,8 @@ export const fgsmBaseline: ExperimentSpec = {
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
     maxout: { spec: maxoutSpec(), ...maxoutTraining },
   },
+  // Gradient masking checked on both nets, each judged on the other's examples.
+  battery: mnistBattery(['softmax', 'maxout'], { softmax: ['maxout'], maxout: ['softmax'] }),
   evaluations: {
     'softmax-fgsm': { source: 'softmax', attack: fgsmAt(0.25) },
     'maxout-fgsm': { source: 'maxout', attack: fgsmAt(0.25) },

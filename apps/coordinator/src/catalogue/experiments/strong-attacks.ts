@@ -2,6 +2,7 @@ import { maxoutSpec } from '@advx/models';
 import { MNIST_SCALE } from './fgsm-baseline.js';
 import { adversarialTraining, maxoutTraining } from './training.js';
 import type { ExperimentSpec } from './types.js';
+import { mnistBattery } from './battery.js';
 
 /**
  * Beyond the paper: the two 240-unit maxout nets (§5's and §6's adversarially trained one) under
@@ -24,6 +25,7 @@ export const strongAttacks: ExperimentSpec = {
     'maxout-adv': { spec: maxoutSpec(), ...adversarialTraining },
   },
   evaluations: {},
+  battery: mnistBattery(['maxout', 'maxout-adv'], { maxout: ['maxout-adv'], 'maxout-adv': ['maxout'] }),
   curves: [
     {
       id: 'strong-attacks',

@@ -113,6 +113,22 @@ export interface CurveSpec {
 /** An attack of a curve; `worst-case` is, per example, the first of the curve's other attacks that succeeds. */
 export type CurveAttack = 'fgsm' | 'bim' | 'pgd' | 'rfgsm' | 'fgsm-random-start' | 'mi-fgsm' | 'apgd-ce' | 'square' | 'worst-case';
 
+/**
+ * The gradient-masking battery (beyond the paper): probes per model × seed (a `masking` unit) that
+ * the report turns into pass/fail checks beside the claims the model's numbers feed.
+ */
+export interface BatterySpec {
+  models: ModelRef[];
+  /** The ε of the per-example comparisons (the paper's .25 on MNIST). */
+  eps: number;
+  /** The grid of the ε-monotonicity check. */
+  epsilons: number[];
+  /** Per preset: the first test examples probed (null = the experiment's), iterations of PGD, BIM and APGD-CE (the "more" probes double them), Square's queries. */
+  scale: Record<PresetName, { examples: number | null; steps: number; queries: number }>;
+  /** Per checked model, models of the experiment whose FGSM and PGD examples must not beat white-box on it. */
+  transferFrom?: Partial<Record<ModelRef, ModelRef[]>>;
+}
+
 /** An experiment of the paper, declared as data: what to train, what to measure, what the paper says. */
 export interface ExperimentSpec {
   id: string;
@@ -130,6 +146,7 @@ export interface ExperimentSpec {
   analyses?: Record<string, AnalysisRole>;
   matrices?: MatrixSpec[];
   curves?: CurveSpec[];
+  battery?: BatterySpec;
   claims: ClaimSpec[];
   /** Set by a `--claims` sweep (catalogue/restrict-claims.ts): the claims it left out, for the report. */
   omittedClaims?: string[];
