@@ -96,7 +96,7 @@ const eventFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((
 const allScalars = (dir: string) => eventFiles(dir).sort().flatMap((f) => readScalars(join(dir, f)));
 
 const record = (stage: 1 | 2, epoch: number, validationError: number | null, validationObjective: number | null = null): EpochRecord => ({
-  stage, epoch, trainLoss: 1 / (epoch + stage), learningRate: 0.1, momentum: 0.5, validationError, validationObjective, examplesPerSecond: 1000,
+  stage, epoch, trainLoss: 1 / (epoch + stage), learningRate: 0.1, momentum: 0.5, validationError, validationObjective, examplesPerSecond: 1000, monitor: null,
 });
 
 // --- Event files ----------------------------------------------------------------------------------
