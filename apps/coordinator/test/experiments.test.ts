@@ -507,3 +507,33 @@ describe('objective step versions', () => {
     }
   });
 });
+
+describe('the PGD monitor of adversarial training', () => {
+  const trainUnits = (preset: PresetName) => experiments.flatMap((e) => planExperiment(e, preset, [1], 'sum').units).filter((u): u is Unit & { config: TrainUnitConfig } => u.config.kind === 'train');
+
+  it('is on for the adversarially trained maxout of every preset, at the training ε, clipped', () => {
+    for (const preset of PRESET_NAMES) {
+      const monitor = (unitAt(planExperiment(EXPERIMENTS['adversarial-training'], preset, SEEDS, 'sum'), 'maxout-adv', 1).config as TrainUnitConfig).training.monitor;
+      expect(monitor, preset).toEqual({ kind: 'pgd', eps: 0.25, steps: 10, stepSize: 0.0625, examples: 256, clip: true });
+    }
+  });
+
+  it('is absent (not null) from every config that does not train adversarially, so their keys stay', () => {
+    for (const preset of PRESET_NAMES) {
+      for (const unit of trainUnits(preset)) {
+        if (unit.config.training.objective.kind !== 'adversarial') expect('monitor' in unit.config.training, `${preset} ${unit.role}`).toBe(false);
+      }
+    }
+    // Keys computed on the commit before the monitor existed (28b631f): a clean and a noise-trained maxout.
+    // Only a deliberate version bump (units/key.ts) may change them.
+    const keyOf = (preset: PresetName, role: string) => planExperiment(EXPERIMENTS['adversarial-training'], preset, [1], 'sum').roles.get(role)!.get(1);
+    expect(keyOf('smoke', 'maxout')).toBe('train-27e9fa073e6a42bd8a8a');
+    expect(keyOf('paper', 'maxout')).toBe('train-022b4c8d5f929aa8e910');
+    expect(keyOf('paper', 'maxout-sign-noise')).toBe('train-6076bfabed1140afe6ca');
+    // The monitored net is new work: its key is not the unmonitored one's.
+    const adv = unitAt(planExperiment(EXPERIMENTS['adversarial-training'], 'paper', [1], 'sum'), 'maxout-adv', 1).config as TrainUnitConfig;
+    const { monitor: _, ...unmonitored } = adv.training;
+    expect(unitKey({ ...adv, training: unmonitored })).toBe('train-d058f1e65f128517abc8');
+    expect(unitKey(adv)).not.toBe('train-d058f1e65f128517abc8');
+  });
+});
