@@ -3,3 +3,4 @@ export { summarize, tCritical95, type Summary } from './summary.js';
 export { rubbishStats, type RubbishStats } from './rubbish.js';
 export { logitsAlongDirection, piecewiseLinearFit, type PiecewiseFit, type PiecewiseFitOptions } from './linearity.js';
 export { AgreementAccumulator, type AgreementStats } from './agreement.js';
+export { catastrophicOverfitting, type OverfittingCheck, type OverfittingOptions, type PgdAccuracyPoint } from './overfitting.js';
