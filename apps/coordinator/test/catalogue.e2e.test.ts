@@ -162,7 +162,12 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     for (const e of withBattery) {
       for (const model of e.battery!.models) {
         const checks = report.checks.filter((c) => c.experiment === e.id && c.model === model && c.seed === 1);
-        expect(checks.map((c) => c.id), `${e.id} ${model}`).toEqual(['monotone-eps', 'iterative-beats-single', 'unbounded-reaches-100', 'transfer-below-whitebox', 'black-box-below-white-box', 'more-steps-no-change', 'zero-gradients']);
+        // The adversarially trained nets, trained with the PGD monitor, add the catastrophic-overfitting check.
+        const monitored = !!e.models[model].training.smoke.monitor;
+        expect(checks.map((c) => c.id), `${e.id} ${model}`).toEqual([
+          'monotone-eps', 'iterative-beats-single', 'unbounded-reaches-100', 'transfer-below-whitebox', 'black-box-below-white-box', 'more-steps-no-change', 'zero-gradients',
+          ...(monitored ? ['catastrophic-overfitting'] : []),
+        ]);
         for (const c of checks) {
           expect(['pass', 'fail', 'n/a'], c.id).toContain(c.status);
           expect(c.detail.length, c.id).toBeGreaterThan(10);

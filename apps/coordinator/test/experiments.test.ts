@@ -541,6 +541,29 @@ describe('the gradient-masking battery', () => {
   });
 });
 
+describe('the catastrophic-overfitting check', () => {
+  it('is added for a model trained with the PGD monitor, judged on each stage apart, and fails on a collapse', () => {
+    const plan = planExperiment(EXPERIMENTS['strong-attacks'], 'smoke', [1], 'sum');
+    const history = (pgd: number[][]) => pgd.flatMap((stage, s) => stage.map((p, i) => ({ stage: s + 1, epoch: i + 1, trainLoss: 1, examplesPerSecond: 1, monitor: { cleanAccuracy: 0.9, pgdAccuracy: p } })));
+    const reportWith = (pgd: number[][]) => {
+      const statuses = new Map<string, UnitStatus>();
+      for (const unit of plan.units) {
+        const artifacts = unit.config.kind === 'masking' ? { epsilons: [0.25], fgsmCurve: [0.5], pgdCurve: [0.6] } : unit.config.kind === 'train' ? { history: history(pgd) } : undefined;
+        statuses.set(unit.key, { unit, state: 'done', result: { key: unit.key, role: unit.role, seed: 1, config: unit.config, metrics: { count: 10 }, artifacts, backend: 'fake', computeSeconds: 0, finishedAt: '', attempts: 1 }, resultPath: null, attempts: 1, error: null });
+      }
+      return buildReport('x', [plan], [], statuses, 1, false, 'smoke', [1], 'mnist').checks.filter((c) => c.id === 'catastrophic-overfitting');
+    };
+    // Only maxout-adv is monitored; a rise, then stage 2 from lower (a restart, not a fall): pass.
+    const steady = reportWith([[0.1, 0.3, 0.5], [0.35, 0.4]]);
+    expect(steady.map((c) => [c.model, c.status])).toEqual([['maxout-adv', 'pass']]);
+    expect(steady[0].run).toBe(plan.roles.get('maxout-adv')!.get(1));
+    // PGD accuracy collapsing within stage 1 while training goes on.
+    const collapse = reportWith([[0.1, 0.5, 0.02], [0.02, 0.02]]);
+    expect(collapse[0]).toMatchObject({ status: 'fail' });
+    expect(collapse[0].detail).toMatch(/^stage 1: /);
+  });
+});
+
 describe('--claims: a sweep restricted to some claims', () => {
   const full = planOf('adversarial-training');
   const restricted = (ids: string[]) => planExperiment(restrictToClaims(EXPERIMENTS['adversarial-training'], new Set(ids))!, 'smoke', SEEDS, 'sum');
@@ -586,5 +609,35 @@ describe('objective step versions', () => {
     } finally {
       OBJECTIVE_STEP_VERSIONS.adversarial = saved;
     }
+  });
+});
+
+describe('the PGD monitor of adversarial training', () => {
+  const trainUnits = (preset: PresetName) => experiments.flatMap((e) => planExperiment(e, preset, [1], 'sum').units).filter((u): u is Unit & { config: TrainUnitConfig } => u.config.kind === 'train');
+
+  it('is on for the adversarially trained maxout of every preset, at the training ε, clipped', () => {
+    for (const preset of PRESET_NAMES) {
+      const monitor = (unitAt(planExperiment(EXPERIMENTS['adversarial-training'], preset, SEEDS, 'sum'), 'maxout-adv', 1).config as TrainUnitConfig).training.monitor;
+      expect(monitor, preset).toEqual({ kind: 'pgd', eps: 0.25, steps: 10, stepSize: 0.0625, examples: 256, clip: true });
+    }
+  });
+
+  it('is absent (not null) from every config that does not train adversarially, so their keys stay', () => {
+    for (const preset of PRESET_NAMES) {
+      for (const unit of trainUnits(preset)) {
+        if (unit.config.training.objective.kind !== 'adversarial') expect('monitor' in unit.config.training, `${preset} ${unit.role}`).toBe(false);
+      }
+    }
+    // Keys computed on the commit before the monitor existed (28b631f): a clean and a noise-trained maxout.
+    // Only a deliberate version bump (units/key.ts) may change them.
+    const keyOf = (preset: PresetName, role: string) => planExperiment(EXPERIMENTS['adversarial-training'], preset, [1], 'sum').roles.get(role)!.get(1);
+    expect(keyOf('smoke', 'maxout')).toBe('train-27e9fa073e6a42bd8a8a');
+    expect(keyOf('paper', 'maxout')).toBe('train-022b4c8d5f929aa8e910');
+    expect(keyOf('paper', 'maxout-sign-noise')).toBe('train-6076bfabed1140afe6ca');
+    // The monitored net is new work: its key is not the unmonitored one's.
+    const adv = unitAt(planExperiment(EXPERIMENTS['adversarial-training'], 'paper', [1], 'sum'), 'maxout-adv', 1).config as TrainUnitConfig;
+    const { monitor: _, ...unmonitored } = adv.training;
+    expect(unitKey({ ...adv, training: unmonitored })).toBe('train-d058f1e65f128517abc8');
+    expect(unitKey(adv)).not.toBe('train-d058f1e65f128517abc8');
   });
 });

@@ -146,6 +146,18 @@ describe('result.json schema', () => {
     expect(checkResult({ ...good, files: { 'model/model.json': sha256(new Uint8Array()) } }, key)).toMatchObject({ problem: expect.stringContaining('outside') });
   });
 
+  it('takes a train history with a PGD-monitor reading, null or none (older results), and refuses a malformed one', () => {
+    const train: UnitConfig = {
+      kind: 'train', dataset: config.dataset, model: softmaxRegressionSpec(), seed: 1, earlyStopping: null, continuation: null, epochsFrom: null, includeValidation: false, rubbishClass: null,
+      training: { epochs: 1, batchSize: 10, learningRate: { initial: 0.1, decayFactor: 1, min: 0 }, momentum: { initial: 0.5, final: 0.5, startEpoch: 1, saturateEpoch: 1 }, objective: { kind: 'clean' } },
+    };
+    const trainKey = unitKey(train);
+    const epoch = { stage: 1, epoch: 1, trainLoss: 0.5, examplesPerSecond: 10 };
+    const withHistory = (history: object[]) => ({ ...good, key: trainKey, config: train, artifacts: { history } });
+    for (const monitor of [{ cleanAccuracy: 0.9, pgdAccuracy: 0.1 }, null, undefined]) expect(checkResult(withHistory([{ ...epoch, monitor }]), trainKey)).toHaveProperty('result');
+    expect(checkResult(withHistory([{ ...epoch, monitor: { cleanAccuracy: 0.9 } }]), trainKey)).toMatchObject({ problem: expect.stringContaining('pgdAccuracy') });
+  });
+
   it('names the unit whose files are corrupt in a message that survives any executor', () => {
     const error = new CorruptArtifactError('train-0123abcd', '/runs/train-0123abcd/model/weights.bin', 'missing');
     expect(error.message).toMatch(/^\/runs\/train-0123abcd\/model\/weights.bin: missing/);

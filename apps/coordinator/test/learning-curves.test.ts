@@ -96,7 +96,7 @@ const eventFiles = (dir: string) => (existsSync(dir) ? readdirSync(dir).filter((
 const allScalars = (dir: string) => eventFiles(dir).sort().flatMap((f) => readScalars(join(dir, f)));
 
 const record = (stage: 1 | 2, epoch: number, validationError: number | null, validationObjective: number | null = null): EpochRecord => ({
-  stage, epoch, trainLoss: 1 / (epoch + stage), learningRate: 0.1, momentum: 0.5, validationError, validationObjective, examplesPerSecond: 1000,
+  stage, epoch, trainLoss: 1 / (epoch + stage), learningRate: 0.1, momentum: 0.5, validationError, validationObjective, examplesPerSecond: 1000, monitor: null,
 });
 
 // --- Event files ----------------------------------------------------------------------------------
@@ -107,6 +107,12 @@ describe('TensorBoard event files', () => {
     expect(curveScalars(record(1, 1, 0.1), true).map(([t]) => t)).toContain('validation/adversarial_error');
     expect(curveScalars(record(2, 1, 0.1, 0.3), true).map(([t]) => t)).toEqual(['train/loss', 'validation/error', 'validation/objective', 'schedule/learning_rate', 'schedule/momentum']);
     expect(curveScalars(record(1, 1, null), false).map(([t]) => t)).toEqual(['train/loss', 'schedule/learning_rate', 'schedule/momentum']);
+  });
+
+  it('carry the PGD monitor\'s two accuracies when the run has one', () => {
+    const monitored = { ...record(1, 1, 0.1), monitor: { cleanAccuracy: 0.9, pgdAccuracy: 0.4 } };
+    expect(curveScalars(monitored, false)).toEqual(expect.arrayContaining([['monitor/pgd_accuracy', 0.4], ['monitor/clean_accuracy', 0.9]]));
+    expect(curveScalars(record(1, 1, 0.1), false).some(([t]) => t.startsWith('monitor/'))).toBe(false);
   });
 
   it('are not written on a backend without TensorFlow kernels', () => {
@@ -223,6 +229,29 @@ describe('the learning-curve figure', () => {
       expect(pointsOf(rows, base, u.seed, 'error', run)).toHaveLength(0);
     }
     expect(figure.curves.filter((c) => c.panel === base)).toHaveLength(members.length);
+  });
+
+  it('adversarial-training: a PGD-accuracy column in the monitored role\'s row only, its settings in the caption; old histories without `monitor` draw none', async () => {
+    const plan = planExperiment(EXPERIMENTS['adversarial-training'], 'smoke', [1, 2], 'sum');
+    const pgd = (i: number) => [0.6, 0.7, 0.05, 0.02, 0.01][i];
+    const monitored = (h: EpochRecord[]) => h.map((r, i) => ({ ...r, monitor: { cleanAccuracy: 0.95, pgdAccuracy: pgd(i) } }));
+    // Seed 2's maxout-adv history is written as before the monitor existed (no field at all).
+    const legacy = (h: EpochRecord[]) => h.map(({ monitor: _, ...r }) => r) as EpochRecord[];
+    const statuses = statusesFor(plan, (u) => (u.role === 'maxout-adv' ? (u.seed === 1 ? monitored(history(3, 2)) : legacy(history(3, 2))) : history(3, 2)));
+    const figure = learningCurvesFigure(plan, statuses)!;
+    expect(figure.curves.find((c) => c.panel === 'maxout-adv' && c.seed === 1)!.epochs.map((e) => e.pgdAccuracy)).toEqual([0.6, 0.7, 0.05, 0.02, 0.01]);
+    expect(figure.curves.find((c) => c.panel === 'maxout-adv' && c.seed === 2)!.epochs.every((e) => e.pgdAccuracy === null)).toBe(true);
+    expect(figure.curves.find((c) => c.panel === 'maxout')!.epochs.every((e) => e.pgdAccuracy === null)).toBe(true);
+    expect(figure.caption).toContain('PGD accuracy');
+    expect(figure.caption).toContain('ε = 0.25, 10 steps of 0.0625, clipped to [0, 1], on the first 256 training examples');
+    const rows = learningCurveRows(figure);
+    expect(pointsOf(rows, 'maxout-adv', 1, 'pgd').map((r) => r.value)).toEqual([0.6, 0.7, 0.05, 0.02, 0.01]);
+    expect(pointsOf(rows, 'maxout-adv', 2, 'pgd')).toHaveLength(0);
+    expect(rows.filter((r) => r.metric === 'pgd' && r.panel !== 'maxout-adv')).toHaveLength(0);
+    const spec = chartSpec(figure) as unknown as { vconcat: { title: { text: string }; hconcat: unknown[] }[] };
+    expect(spec.vconcat.map((row) => [row.title.text, row.hconcat.length])).toEqual(figure.panels.map((p) => [p, p === 'maxout-adv' ? 3 : 2]));
+    const svg = readFileSync((await renderFigure(figure, join(scratch, 'figures-monitor'))).svgPath, 'utf8');
+    expect(svg).toContain('PGD accuracy');
   });
 
   it('is absent when no training unit ran two epochs, and renders to SVG and PNG when present', async () => {

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadDataset, Rng } from '@advx/data';
 import { fgsm, rubbishExamples } from '@advx/attacks';
-import { asAttackTarget, Classifier, Ensemble, kernelThreads, loadModel, maxoutSpec, rbfSpec, softmaxRegressionSpec, type BackendName, type Continuation, type EarlyStoppingRule, type ModelSpec, type Objective, type TrainConfig } from '@advx/models';
+import { asAttackTarget, Classifier, Ensemble, kernelThreads, loadModel, maxoutSpec, monitorSeries, rbfSpec, softmaxRegressionSpec, type BackendName, type Continuation, type EarlyStoppingRule, type ModelSpec, type Objective, type PgdMonitor, type TrainConfig } from '@advx/models';
+import { catastrophicOverfitting } from '@advx/metrics';
 import { unitKey } from '../src/units/key.js';
 import { shareSplits, viewSplit } from '../src/compute/shared-data.js';
 import { RunStore } from '../src/units/store.js';
@@ -17,7 +18,7 @@ import { craft, loadPredictor, runUnit, unitData, type WorkerContext } from '../
 import { craftedPath, modelDirectory } from '../src/units/files.js';
 import type { DatasetRef, Metrics, Unit, UnitConfig, UnitOutput } from '../src/units/types.js';
 import type { AttackSpec } from '../src/units/types.js';
-import type { LinearityArtifacts } from '../src/units/artifacts.js';
+import type { LinearityArtifacts, TrainArtifacts } from '../src/units/artifacts.js';
 import { mnistDir } from './helpers.js';
 
 const VALIDATION = 1000;
@@ -281,6 +282,36 @@ describe.skipIf(!mnistDir)('experiment mechanics, in-process through runUnit', (
       // Without includeValidation only the training slice is used.
       const plain = await train('plain', smallMaxout(), schedule(1), { dataset: ref({ trainCount: 500 }) });
       expect(plain.metrics.train_count).toBe(500);
+    });
+  });
+
+  describe('the PGD monitor of adversarial training (Wong et al. 2020)', () => {
+    it('records both accuracies per epoch in result.json\'s history, over both stages, and the model is bit for bit the unmonitored one', async () => {
+      const monitor: PgdMonitor = { kind: 'pgd', eps: 0.25, steps: 3, stepSize: (2.5 * 0.25) / 3, examples: 100, clip: true };
+      const adversarial = schedule(2, 0.1, 0.9, { kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false });
+      const protocol = { earlyStopping: { patience: 100, adversarialEps: null }, continuation: { maxEpochs: 1 } };
+      const plain = await train('adv-plain', smallMaxout(), adversarial, protocol);
+      const monitored = await train('adv-monitored', smallMaxout(), { ...adversarial, monitor }, protocol);
+      expect(monitored.key).not.toBe(plain.key);
+      // Same weights file, byte for byte (its SHA-256), and the same numbers but the speed.
+      expect(monitored.output.files).toEqual(plain.output.files);
+      expect({ ...monitored.metrics, examples_per_second: null }).toEqual({ ...plain.metrics, examples_per_second: null });
+      const history = (monitored.output.artifacts as TrainArtifacts).history;
+      expect(history.length).toBe(monitored.metrics.epochs);
+      expect(history.map((h) => h.stage)).toEqual([1, 1, 2]); // stage 2 (a new Trainer) monitors too
+      expect((plain.output.artifacts as TrainArtifacts).history.every((h) => h.monitor === null)).toBe(true);
+      const series = monitorSeries(history);
+      expect(series).toHaveLength(history.length);
+      expect(series.map((p) => [p.stage, p.stageEpoch])).toEqual(history.map((h) => [h.stage, h.epoch]));
+      for (const p of series) {
+        for (const accuracy of [p.cleanAccuracy, p.pgdAccuracy]) {
+          // A count of the 100 monitored examples.
+          expect(Math.abs(accuracy * 100 - Math.round(accuracy * 100))).toBeLessThan(1e-6);
+          expect(accuracy).toBeLessThanOrEqual(1);
+        }
+      }
+      // The series is what the check reads.
+      expect(['pass', 'fail']).toContain(catastrophicOverfitting(series).status);
     });
   });
 

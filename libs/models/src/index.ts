@@ -3,7 +3,8 @@ export { Classifier, sigmoidCrossEntropy, type DropoutMasks } from './classifier
 export { softmaxRegressionSpec, logisticRegressionSpec, maxoutSpec, rbfSpec, type ModelSpec, type Head, type HiddenLayerSpec, type MaxoutLayerSpec } from './spec.js';
 export { train, Trainer, DeviceData, errorRate, objectiveValue, dropoutMasks, type TrainConfig, type TrainData, type Objective, type EpochReport, type TrainHooks, type TrainerState, type TrainerOptions } from './train.js';
 export { learningRateAt, momentumAt, PYLEARN2_MNIST_LEARNING_RATE, PYLEARN2_MNIST_MOMENTUM, type LearningRateSchedule, type MomentumSchedule } from './schedule.js';
-export { fitProtocol, checkpointFromDecoded, concatData, type ProtocolConfig, type ProtocolData, type ProtocolCheckpoint, type ProtocolOutcome, type ProtocolHooks, type EpochRecord, type EarlyStoppingRule, type Continuation } from './protocol.js';
+export { fitProtocol, checkpointFromDecoded, concatData, monitorSeries, type MonitorPoint, type ProtocolConfig, type ProtocolData, type ProtocolCheckpoint, type ProtocolOutcome, type ProtocolHooks, type EpochRecord, type EarlyStoppingRule, type Continuation } from './protocol.js';
+export { readMonitor, type PgdMonitor, type MonitorReading } from './monitor.js';
 export { asAttackTarget } from './attack-target.js';
 export { Ensemble, type Predictor } from './ensemble.js';
 export { saveModel, loadModel } from './serialize.js';

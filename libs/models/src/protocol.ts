@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import type { Classifier } from './classifier.js';
+import { checkMonitor, type MonitorReading } from './monitor.js';
 import { momentumAt } from './schedule.js';
 import { DeviceData, Trainer, errorRate, objectiveValue, type EpochReport, type TrainConfig, type TrainData, type TrainerState } from './train.js';
 
@@ -56,6 +57,28 @@ export interface EpochRecord {
   /** Stage 2: the MatchChannel channel. */
   validationObjective: number | null;
   examplesPerSecond: number;
+  /** The catastrophic-overfitting monitor's reading (TrainConfig.monitor), null without one. */
+  monitor: MonitorReading | null;
+}
+
+/** One monitored epoch of a history, numbered over both stages. */
+export interface MonitorPoint {
+  /** 1-based over the whole run: stage 1's epochs, then stage 2's (the learning curves' step). */
+  epoch: number;
+  stage: 1 | 2;
+  /** 1-based within its stage (EpochRecord.epoch). */
+  stageEpoch: number;
+  cleanAccuracy: number;
+  pgdAccuracy: number;
+}
+
+/**
+ * The PGD monitor's readings of a run, in order, epochs numbered over both stages (stage 2 restarts
+ * EpochRecord.epoch at 1): what a catastrophic-overfitting check reads. Empty without a monitor,
+ * and for histories written before it existed (no `monitor` field).
+ */
+export function monitorSeries(history: readonly (Pick<EpochRecord, 'stage' | 'epoch'> & Partial<Pick<EpochRecord, 'monitor'>>)[]): MonitorPoint[] {
+  return history.flatMap((r, i) => (r.monitor ? [{ epoch: i + 1, stage: r.stage, stageEpoch: r.epoch, cleanAccuracy: r.monitor.cleanAccuracy, pgdAccuracy: r.monitor.pgdAccuracy }] : []));
 }
 
 interface Best {
@@ -147,6 +170,7 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
   const { earlyStopping, continuation, training } = config;
   if (continuation && !earlyStopping) throw new Error('the continued stage needs early stopping (its best epoch and target)');
   if (earlyStopping && !data.validation) throw new Error('early stopping needs validation data');
+  if (training.monitor) checkMonitor(training.monitor);
   const resume = hooks.resume ?? null;
   const history: EpochRecord[] = resume ? [...resume.history] : [];
   let best: Best | null = resume?.best ?? null;
@@ -159,7 +183,7 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
     await hooks.checkpoint.save({ stage, weights: await readWeights(model), trainer: await trainer.state(), monitorStream: monitorRng.state(), best, history, stage2Objective });
   };
   const record = (stage: 1 | 2, report: EpochReport, validationError: number | null, validationObjective: number | null) => {
-    const entry: EpochRecord = { stage, epoch: report.epoch, trainLoss: report.meanLoss, learningRate: report.learningRate, momentum: report.momentum, validationError, validationObjective, examplesPerSecond: report.examplesPerSecond };
+    const entry: EpochRecord = { stage, epoch: report.epoch, trainLoss: report.meanLoss, learningRate: report.learningRate, momentum: report.momentum, validationError, validationObjective, examplesPerSecond: report.examplesPerSecond, monitor: report.monitor };
     history.push(entry);
     hooks.onEpoch?.(entry, best?.epoch ?? null);
   };

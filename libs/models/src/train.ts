@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import { clipToRange, fgsm, linfStep } from '@advx/attacks';
 import { asAttackTarget } from './attack-target.js';
+import { checkMonitor, readMonitor, type MonitorReading, type PgdMonitor } from './monitor.js';
 import { ownedVariable, type Classifier, type DropoutMasks } from './classifier.js';
 import { learningRateAt, momentumAt, type LearningRateSchedule, type MomentumSchedule } from './schedule.js';
 
@@ -27,6 +28,11 @@ export interface TrainConfig {
   /** Per-epoch schedule, by the absolute 1-based epoch. */
   momentum: MomentumSchedule;
   objective: Objective;
+  /**
+   * Read after every epoch, never used by training (monitor.ts). Absent, not null, when off: an
+   * absent field is not hashed into unit keys, so configs without a monitor keep theirs.
+   */
+  monitor?: PgdMonitor;
 }
 
 export interface TrainData {
@@ -42,6 +48,8 @@ export interface EpochReport {
   examplesPerSecond: number;
   learningRate: number;
   momentum: number;
+  /** After the epoch, when the config has a monitor. */
+  monitor: MonitorReading | null;
 }
 
 export interface TrainHooks {
@@ -79,6 +87,8 @@ export interface TrainerState {
   update: number;
   velocities: Float32Array[];
   streams: Record<StreamName, number[]>;
+  /** The PGD monitor's random-start stream; present exactly when the config has a monitor. */
+  pgdMonitorStream?: number[];
 }
 
 export interface TrainerOptions {
@@ -167,6 +177,11 @@ function adversarialStepGradients(
 export class Trainer {
   private readonly velocities: tf.Variable[];
   private readonly streams: Record<StreamName, Rng>;
+  /**
+   * Not one of STREAMS: a run with a monitor and one without draw the same training numbers, and
+   * checkpoints of runs without one stay as they were.
+   */
+  private monitorRng: Rng | null;
   epoch = 0;
   update: number;
 
@@ -177,9 +192,13 @@ export class Trainer {
     rng: Rng,
     private readonly options: TrainerOptions = {},
   ) {
+    // Before anything is allocated, so a bad config leaks nothing.
+    if (config.monitor) checkMonitor(config.monitor);
     this.update = options.startUpdate ?? 0;
     this.velocities = model.variables.map((v) => ownedVariable(() => tf.zerosLike(v)));
     this.streams = Object.fromEntries(STREAMS.map((name) => [name, rng.fork(name)])) as Record<StreamName, Rng>;
+    // fork leaves `rng` as it was, so this draws nothing from the training streams.
+    this.monitorRng = config.monitor ? rng.fork('pgd-monitor') : null;
   }
 
   /** Momentum of the next epoch (1-based absolute epoch this.epoch + 1). */
@@ -239,8 +258,10 @@ export class Trainer {
     lossSum.dispose();
     this.epoch++;
     if (!Number.isFinite(meanLoss)) throw new Error(`training diverged at epoch ${this.epoch} (loss ${meanLoss})`);
+    // The speed is training's own: the monitor's time is not in it.
     const seconds = (performance.now() - started) / 1000;
-    return { epoch: this.epoch, epochs: config.epochs, meanLoss, examplesPerSecond: data.count / seconds, learningRate: firstLearningRate, momentum };
+    const monitor = config.monitor ? await readMonitor(model, data.images, data.labels, config.monitor, this.monitorRng!) : null;
+    return { epoch: this.epoch, epochs: config.epochs, meanLoss, examplesPerSecond: data.count / seconds, learningRate: firstLearningRate, momentum, monitor };
   }
 
   async state(): Promise<TrainerState> {
@@ -249,6 +270,7 @@ export class Trainer {
       update: this.update,
       velocities: await Promise.all(this.velocities.map(async (v) => new Float32Array(await v.data()))),
       streams: Object.fromEntries(STREAMS.map((name) => [name, this.streams[name].state()])) as Record<StreamName, number[]>,
+      ...(this.monitorRng ? { pgdMonitorStream: this.monitorRng.state() } : {}),
     };
   }
 
@@ -258,6 +280,10 @@ export class Trainer {
     this.update = state.update;
     tf.tidy(() => this.velocities.forEach((v, i) => v.assign(tf.tensor(state.velocities[i], v.shape))));
     for (const name of STREAMS) this.streams[name] = Rng.fromState(state.streams[name]);
+    if (this.monitorRng) {
+      if (!state.pgdMonitorStream) throw new Error('checkpoint has no PGD-monitor stream, but the config has a monitor');
+      this.monitorRng = Rng.fromState(state.pgdMonitorStream);
+    }
   }
 
   dispose(): void {
@@ -267,6 +293,7 @@ export class Trainer {
 
 /** Trains for `config.epochs` epochs (fewer if `onEpoch` returns false), with the schedules from update 0. */
 export async function train(model: Classifier, data: TrainData, config: TrainConfig, rng: Rng, hooks: TrainHooks = {}): Promise<EpochReport[]> {
+  if (config.monitor) checkMonitor(config.monitor);
   const device = new DeviceData(data, model.inputSize);
   const trainer = new Trainer(model, device, config, rng);
   const reports: EpochReport[] = [];

@@ -113,7 +113,21 @@ const STAGE_LABELS = { 1: 'stage 1', 2: 'stage 2 (train + validation)' } as cons
 const METRICS = [
   { id: 'loss', title: 'training loss' },
   { id: 'error', title: 'validation error' },
+  // Short: a y-axis title longer than the chart is tall pushes its row apart. The caption says which batch.
+  { id: 'pgd', title: 'PGD accuracy' },
 ] as const;
+type Metric = (typeof METRICS)[number];
+
+function metricValue(e: LearningCurvesFigure['curves'][number]['epochs'][number], id: Metric['id']): number | null {
+  switch (id) {
+    case 'loss':
+      return e.trainLoss;
+    case 'error':
+      return e.validationError;
+    case 'pgd':
+      return e.pgdAccuracy;
+  }
+}
 
 /**
  * The data rows of a learning-curves figure: one per run, metric and epoch (`junction` rows repeat
@@ -124,7 +138,7 @@ export function learningCurveRows(f: LearningCurvesFigure) {
   return f.curves.flatMap((c) =>
     METRICS.flatMap(({ id }) => {
       const points = c.epochs
-        .map((e) => ({ ...e, value: id === 'loss' ? e.trainLoss : e.validationError }))
+        .map((e) => ({ ...e, value: metricValue(e, id) }))
         .filter((e): e is typeof e & { value: number } => e.value !== null && Number.isFinite(e.value));
       const row = (e: (typeof points)[number], stage: 1 | 2, junction: boolean) => ({
         panel: c.panel, seed: String(c.seed), run: c.run, metric: id, step: e.step, value: e.value,
@@ -139,8 +153,9 @@ export function learningCurveRows(f: LearningCurvesFigure) {
 }
 
 /**
- * A row per panel (model role), each a training-loss and a validation-error chart. The rows are a
- * hand-made facet (vconcat of hconcats) rather than a Vega-Lite facet because the two columns need
+ * A row per panel (model role), each a training-loss and a validation-error chart, and a PGD-accuracy
+ * chart where the role's runs have a catastrophic-overfitting monitor. The rows are a
+ * hand-made facet (vconcat of hconcats) rather than a Vega-Lite facet because the columns need
  * different axes (error in percent) and each row its own scales: a
  * softmax regression's loss and a maxout net's differ by an order of magnitude, and an
  * early-stopping run can be far longer than a fixed-schedule one. Colour is the seed, shared by
@@ -155,17 +170,19 @@ function learningCurvesSpec(f: LearningCurvesFigure): TopLevelSpec {
   // epochs; a metric with a zero in it (a validation error on examples trained on) stays linear.
   const positive = (metric: string) => values.every((v) => v.metric !== metric || v.value > 0);
   const xTitle = stages.length > 1 ? 'epoch (stage 1, then stage 2)' : 'epoch';
-  const chart = (panel: string, metric: (typeof METRICS)[number]) => {
+  const chart = (panel: string, metric: Metric) => {
     const filter = { filter: { and: [{ field: 'panel', equal: panel }, { field: 'metric', equal: metric.id }] } };
     if (!values.some((v) => v.panel === panel && v.metric === metric.id)) {
       return { width: 280, height: 140, data: { values: [{ text: 'no validation set monitored' }] }, mark: { type: 'text', color: '#6a737d', fontSize: 12 }, encoding: { text: { field: 'text', type: 'nominal' } } };
     }
+    // An accuracy's whole range, so a collapse to 0 looks like one.
+    const scale = metric.id === 'pgd' ? { domain: [0, 1] } : positive(metric.id) ? { type: 'log' } : { zero: false };
     const y = {
       field: 'value',
       type: 'quantitative',
       title: metric.title,
-      scale: positive(metric.id) ? { type: 'log' } : { zero: false },
-      ...(metric.id === 'error' ? { axis: { format: '.1~%' } } : {}),
+      scale,
+      ...(metric.id !== 'loss' ? { axis: { format: '.1~%' } } : {}),
     };
     return {
       width: 280,
@@ -196,7 +213,8 @@ function learningCurvesSpec(f: LearningCurvesFigure): TopLevelSpec {
     data: { values },
     vconcat: f.panels.map((panel) => ({
       title: { text: panel, fontSize: 13, anchor: 'start' },
-      hconcat: METRICS.map((metric) => chart(panel, metric)),
+      // Loss and error always (the error says when there is no validation set); PGD accuracy only where a run monitored it.
+      hconcat: METRICS.filter((m) => m.id !== 'pgd' || values.some((v) => v.panel === panel && v.metric === 'pgd')).map((metric) => chart(panel, metric)),
       resolve: { scale: { x: 'independent', y: 'independent' } },
     })),
     resolve: { scale: { color: 'shared', strokeDash: 'shared' } },

@@ -62,10 +62,14 @@ export interface LearningCurve {
   seed: number;
   /** Distinguishes runs of one panel and seed (ensemble members); '' when there is one. */
   run: string;
-  epochs: { step: number; stage: 1 | 2; trainLoss: number; validationError: number | null }[];
+  /** `pgdAccuracy`: the catastrophic-overfitting monitor's, null for a run without one. */
+  epochs: { step: number; stage: 1 | 2; trainLoss: number; validationError: number | null; pgdAccuracy: number | null }[];
 }
 
-/** Training loss and validation error per epoch: a row of two panels per `panels` entry, a line per run. */
+/**
+ * Training loss and validation error per epoch: a row of two panels per `panels` entry, a line per
+ * run; a third panel, PGD accuracy, in rows whose runs have a monitor.
+ */
 export interface LearningCurvesFigure {
   kind: 'learning-curves';
   id: string;

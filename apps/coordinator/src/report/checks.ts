@@ -1,14 +1,17 @@
-import { maskingChecks, type CheckStatus, type MaskingMeasurements } from '@advx/metrics';
+import { catastrophicOverfitting, maskingChecks, type CheckOutcome, type CheckStatus, type MaskingMeasurements } from '@advx/metrics';
+import { monitorSeries } from '@advx/models';
 import type { ClaimSpec, ExperimentSpec, ModelRef } from '../catalogue/experiments/types.js';
 import type { Plan } from '../catalogue/plan.js';
 import type { UnitStatus } from '../schedule/status.js';
-import type { MaskingArtifacts } from '../units/artifacts.js';
+import type { MaskingArtifacts, TrainArtifacts } from '../units/artifacts.js';
 import type { UnitResult } from '../units/types.js';
 import type { CheckReport, ClaimQualification } from './model.js';
 
 /**
  * The gradient-masking battery's checks of an experiment, per model × seed, from its masking units'
- * results (@advx/metrics maskingChecks decides them); seeds whose unit has not finished have none.
+ * results (@advx/metrics maskingChecks decides them), and, for a model trained with a PGD monitor,
+ * the catastrophic-overfitting check from its training history; seeds whose unit has not finished
+ * have none.
  */
 export function checkReports(plan: Plan, statuses: Map<string, UnitStatus>): CheckReport[] {
   const resultOf = (role: string, seed: number) => {
@@ -28,9 +31,28 @@ export function checkReports(plan: Plan, statuses: Map<string, UnitStatus>): Che
         const [fgsm, pgd] = [rate(t.fgsm, seed), rate(t.pgd, seed)];
         return fgsm === null || pgd === null ? [] : [{ from: t.from, fgsm, pgd }];
       });
-      return maskingChecks(measurementsOf(result, transferRates)).map((check) => ({ ...check, experiment: plan.experiment.id, model, seed, run: key }));
+      const masking = maskingChecks(measurementsOf(result, transferRates)).map((check) => ({ ...check, experiment: plan.experiment.id, model, seed, run: key }));
+      const trainKey = plan.roles.get(model)?.get(seed);
+      const train = trainKey ? statuses.get(trainKey)?.result : undefined;
+      const overfitting = train?.config.kind === 'train' && train.config.training.monitor ? [{ ...overfittingCheck(train.artifacts as TrainArtifacts | undefined), experiment: plan.experiment.id, model, seed, run: trainKey! }] : [];
+      return [...masking, ...overfitting];
     }),
   );
+}
+
+/**
+ * Catastrophic overfitting (Wong et al. 2020) judged on each stage of the protocol apart: stage 2
+ * restarts from stage 1's best weights, so a fall across the restart is not a collapse. The worse
+ * stage decides; its detail says which.
+ */
+function overfittingCheck(artifacts: TrainArtifacts | undefined): CheckOutcome<'catastrophic-overfitting'> {
+  const series = monitorSeries(artifacts?.history ?? []);
+  const stages = ([1, 2] as const)
+    .map((stage) => ({ stage, check: catastrophicOverfitting(series.filter((p) => p.stage === stage)) }))
+    .filter(({ check }) => check.status !== 'n/a');
+  if (stages.length === 0) return { id: 'catastrophic-overfitting', status: 'n/a', value: null, threshold: null, detail: 'fewer than two PGD-monitor readings in a stage' };
+  const worst = stages.find(({ check }) => check.status === 'fail') ?? stages.reduce((a, b) => (b.check.value - b.check.threshold > a.check.value - a.check.threshold ? b : a));
+  return { id: 'catastrophic-overfitting', status: worst.check.status, value: worst.check.value, threshold: worst.check.threshold, detail: `stage ${worst.stage}: ${worst.check.detail}` };
 }
 
 function measurementsOf(result: UnitResult, transfers: MaskingMeasurements['transfers']): MaskingMeasurements {

@@ -98,6 +98,7 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
   const panels: string[] = [];
   const curves: LearningCurve[] = [];
   let adversarial = false;
+  const monitors = new Set<string>();
   for (const unit of plan.units) {
     if (unit.config.kind !== 'train') continue;
     const history = (statuses.get(unit.key)?.result?.artifacts as Partial<TrainArtifacts> | undefined)?.history;
@@ -107,12 +108,15 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
     // Stage 1's validation error is the one early stopping selects on: under FGSM in §6.
     const panel = eps ? `${role} (stage-1 validation error under FGSM ε = ${eps})` : role;
     adversarial ||= !!eps;
+    const monitor = unit.config.training.monitor;
+    if (monitor) monitors.add(`ε = ${monitor.eps}, ${monitor.steps} steps of ${monitor.stepSize}${monitor.clip ? ', clipped to [0, 1]' : ''}, on the first ${monitor.examples} training examples`);
     if (!panels.includes(panel)) panels.push(panel);
     curves.push({
       panel,
       seed: unit.seed,
       run: member ?? '',
-      epochs: history.map((r, i) => ({ step: i + 1, stage: r.stage, trainLoss: r.trainLoss, validationError: r.validationError })),
+      // `monitor` is absent from histories written before the monitor existed.
+      epochs: history.map((r, i) => ({ step: i + 1, stage: r.stage, trainLoss: r.trainLoss, validationError: r.validationError, pgdAccuracy: r.monitor?.pgdAccuracy ?? null })),
     });
   }
   if (curves.length === 0) return null;
@@ -126,6 +130,9 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
     `Training loss and validation error after each epoch, one line per seed${members ? ' (and per ensemble member)' : ''}.`,
     stage2 ? 'Dashed: stage 2, which trains on training and validation examples together, so its validation error is on examples it trains on.' : '',
     adversarial ? 'Where early stopping selects on adversarial validation error (§6), stage 1 shows that error.' : '',
+    curves.some((c) => c.epochs.some((e) => e.pgdAccuracy !== null))
+      ? `PGD accuracy: the catastrophic-overfitting monitor of FGSM training (Wong, Rice & Kolter 2020), PGD on the dropout-free net (${[...monitors].join('; ')}) after each epoch; a collapse towards 0 while training continues is catastrophic overfitting.`
+      : '',
     'Per epoch in TensorBoard: runs/<key>/tensorboard (native backend only).',
   ].filter(Boolean).join(' ');
   return { kind: 'learning-curves', id: `learning-curves-${plan.experiment.id}`, title: `Learning curves: ${plan.experiment.title}`, caption, panels: panels.map(label), curves };

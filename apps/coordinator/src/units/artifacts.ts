@@ -7,7 +7,13 @@ import type { UnitConfig } from './types.js';
  * the report reads them.
  */
 
-/** Artifacts of a `train` unit: its epochs over both stages (learning curves). */
+/**
+ * Artifacts of a `train` unit: its epochs over both stages (learning curves). With a PGD monitor
+ * (TrainConfig.monitor), each record's `monitor` holds that epoch's `cleanAccuracy` and
+ * `pgdAccuracy` on the fixed training batch; `monitorSeries` (@advx/models) lists them, numbered over
+ * both stages, for a catastrophic-overfitting check. Results written before the monitor existed
+ * have no `monitor` field.
+ */
 export interface TrainArtifacts {
   history: EpochRecord[];
 }

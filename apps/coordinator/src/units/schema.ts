@@ -47,7 +47,16 @@ const image = z.array(z.number());
 /** The arrays behind figures and curves, by kind (units/artifacts.ts); a result may have none. */
 const ARTIFACTS: { [K in ArtifactKind]: z.ZodType } = {
   train: z.looseObject({
-    history: z.array(z.looseObject({ stage: z.union([z.literal(1), z.literal(2)]), epoch: z.number(), trainLoss: z.number().nullable(), examplesPerSecond: z.number().nullable() })),
+    history: z.array(
+      z.looseObject({
+        stage: z.union([z.literal(1), z.literal(2)]),
+        epoch: z.number(),
+        trainLoss: z.number().nullable(),
+        examplesPerSecond: z.number().nullable(),
+        // Absent in results written before the PGD monitor existed.
+        monitor: z.looseObject({ cleanAccuracy: z.number(), pgdAccuracy: z.number() }).nullable().optional(),
+      }),
+    ),
   }),
   examples: z.looseObject({
     shape: z.tuple([z.number(), z.number(), z.number()]),

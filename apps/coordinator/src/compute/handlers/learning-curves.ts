@@ -37,7 +37,7 @@ export interface CurveWriter {
 const NO_WRITER: CurveWriter = { epoch: () => {}, close: () => {} };
 
 /**
- * TensorBoard tags, one per EpochRecord field. Stage 1's validation error is the one early stopping
+ * TensorBoard tags, one per EpochRecord field (two for the monitor's reading). Stage 1's validation error is the one early stopping
  * selects on: under FGSM when the rule says so (§6), which gets its own tag; stage 2's is always clean.
  */
 export function curveScalars(record: EpochRecord, adversarialSelection: boolean): [string, number][] {
@@ -46,6 +46,8 @@ export function curveScalars(record: EpochRecord, adversarialSelection: boolean)
     scalars.push([record.stage === 1 && adversarialSelection ? 'validation/adversarial_error' : 'validation/error', record.validationError]);
   }
   if (record.validationObjective !== null) scalars.push(['validation/objective', record.validationObjective]);
+  // The catastrophic-overfitting monitor (TrainConfig.monitor): a fixed batch of training examples.
+  if (record.monitor) scalars.push(['monitor/pgd_accuracy', record.monitor.pgdAccuracy], ['monitor/clean_accuracy', record.monitor.cleanAccuracy]);
   scalars.push(['schedule/learning_rate', record.learningRate], ['schedule/momentum', record.momentum]);
   return scalars.filter(([, value]) => Number.isFinite(value));
 }
