@@ -20,15 +20,10 @@ export function percent(x: number, digits = 2): string {
 }
 
 function lineSpec(f: LineChartFigure): TopLevelSpec {
-  const values = f.series.flatMap((s, order) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).map(([x, y]) => ({ series: s.name, order, x, y })));
-  const names = f.series.map((s) => s.name);
-  return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: f.title,
-    width: 460,
-    height: 280,
-    config,
-    data: { values },
+  const values = f.series.flatMap((s, order) => s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y)).map(([x, y]) => ({ series: s.name, panel: s.panel ?? '', order, x, y })));
+  const names = [...new Set(f.series.map((s) => s.name))];
+  const panels = [...new Set(f.series.map((s) => s.panel ?? ''))];
+  const layer = {
     mark: { type: 'line', point: { size: 36 }, strokeWidth: 2 },
     encoding: {
       x: { field: 'x', type: 'quantitative', title: f.xLabel, scale: { zero: false, nice: false } },
@@ -36,7 +31,13 @@ function lineSpec(f: LineChartFigure): TopLevelSpec {
       color: { field: 'series', type: 'nominal', title: null, sort: names, scale: { domain: names, scheme: names.length > 10 ? 'tableau20' : 'tableau10' }, legend: names.length > 1 ? { orient: 'right' } : null },
       order: { field: 'x', type: 'quantitative' },
     },
-  } as TopLevelSpec;
+  };
+  const common = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: f.title, config, data: { values } };
+  // Panels keep each chart to a few lines (a curve of 9 attacks on 4 models is 36 lines on one chart otherwise).
+  if (panels.length > 1) {
+    return { ...common, columns: 2, facet: { field: 'panel', type: 'nominal', title: null, sort: panels }, spec: { width: 300, height: 200, ...layer } } as TopLevelSpec;
+  }
+  return { ...common, width: 460, height: 280, ...layer } as TopLevelSpec;
 }
 
 function heatmapSpec(f: HeatmapFigure): TopLevelSpec {

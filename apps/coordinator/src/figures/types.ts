@@ -26,7 +26,8 @@ export interface LineChartFigure {
   caption: string;
   xLabel: string;
   yLabel: string;
-  series: { name: string; points: [number, number][] }[];
+  /** With `panel`, one small chart per panel (e.g. per model), the series' names coloured alike in each. */
+  series: { name: string; panel?: string; points: [number, number][] }[];
   yDomain?: [number, number];
 }
 

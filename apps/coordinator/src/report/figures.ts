@@ -161,7 +161,7 @@ export function reportFigures(plans: Plan[], statuses: Map<string, UnitStatus>):
   for (const c of plans.flatMap((plan) => curveReports(plan, statuses))) {
     out.push({
       experiment: c.experiment,
-      figure: { kind: 'line-chart', id: c.id, title: c.title, caption: 'Error rate on adversarial test examples against the L∞ budget ε, mean over seeds.', xLabel: 'ε', yLabel: 'error rate', yDomain: [0, 1], series: c.series.map((s) => ({ name: `${s.model} / ${s.attack}`, points: s.points })) },
+      figure: { kind: 'line-chart', id: c.id, title: c.title, caption: 'Error rate on adversarial test examples against the L∞ budget ε, mean over seeds; one panel per model.', xLabel: 'ε', yLabel: 'error rate', yDomain: [0, 1], series: c.series.map((s) => ({ name: s.attack, panel: s.model, points: s.points })) },
     });
   }
   return out;
