@@ -21,8 +21,8 @@ async function main(argv: string[]): Promise<number> {
   const interrupt = (signal: NodeJS.Signals) => {
     if (interruptedBy) process.exit(exitCodeOf(signal));
     interruptedBy = signal;
-    process.stderr.write(`\ninterrupted (${signal}): finishing running units, then writing an incomplete report (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to abort)\n`);
-    controller.abort();
+    // runSweep logs it (terminal and sweep.log), naming the signal.
+    controller.abort(signal);
   };
   process.on('SIGINT', interrupt);
   process.on('SIGTERM', interrupt);

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Report } from '../src/report/model.js';
-import { backendArgs, mnistDir, nativeTensorFlowPass, runCli } from './helpers.js';
+import { backendArgs, mnistDir, nativeTensorFlowPass, root, runCli, type CliRun } from './helpers.js';
 
 const scratch = () => mkdtempSync(join(tmpdir(), 'advx-crash-'));
 const readReport = (out: string) => JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as Report;
@@ -99,6 +100,46 @@ describe.skipIf(!mnistDir || !nativeTensorFlowPass())('crashes and interruptions
     // The lock goes with the sweep, so the next command resumes without --force.
     expect(existsSync(join(out, 'sweep.lock'))).toBe(false);
   });
+
+  it('Ctrl-C on the README\'s `npx nx run coordinator:sweep` (SIGINT to its process group) ends with an incomplete report, like the first SIGINT', async () => {
+    const out = scratch();
+    // A terminal's Ctrl-C signals the foreground process group: npx, nx and what nx runs in that group.
+    // nx starts the sweep in a session of its own and passes the interrupt on as SIGTERM.
+    const run = await new Promise<CliRun>((resolve) => {
+      const child = spawn('npx', ['nx', 'run', 'coordinator:sweep', '--', ...args(out)], {
+        cwd: root,
+        detached: true,
+        env: { ...process.env, TF_CPP_MIN_LOG_LEVEL: '3', NX_DAEMON: 'false', NX_TUI: 'false', NX_SKIP_NX_CACHE: 'true', NX_NO_CLOUD: 'true' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let [stdout, stderr] = ['', ''];
+      child.stdout.on('data', (d) => (stdout += d));
+      child.stderr.on('data', (d) => (stderr += d));
+      const timer = setInterval(() => {
+        if (finishedUnits(out).length >= 1) {
+          clearInterval(timer);
+          process.kill(-child.pid!, 'SIGINT');
+        }
+      }, 50);
+      child.on('close', (code, signal) => {
+        clearInterval(timer);
+        resolve({ code, signal, stdout, stderr });
+      });
+    });
+    const output = run.stdout + run.stderr;
+    expect(run.code ?? run.signal, output.slice(-2000)).not.toBe(0);
+    // nx exits at once; the sweep goes on to stop cleanly (its lock goes last), and sweep.log says why.
+    const deadline = Date.now() + 60_000;
+    while (existsSync(join(out, 'sweep.lock')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    expect(readFileSync(join(out, 'sweep.log'), 'utf8')).toMatch(/interrupted \(SIG(INT|TERM)\)/);
+    const report = readReport(out);
+    expect(report.complete).toBe(false);
+    expect(report.runs.some((r) => r.status === 'cancelled')).toBe(true);
+    for (const done of report.runs.filter((r) => r.status === 'done')) expect(existsSync(done.resultPath!)).toBe(true);
+    // The sweep itself has exited (its lock is released), not left running behind nx.
+    expect(existsSync(join(out, 'sweep.lock'))).toBe(false);
+    expect(report.runs.every((r) => r.status !== 'running')).toBe(true);
+  }, 300_000);
 
   it('a hung unit is killed at --unit-timeout and retried', async () => {
     const out = scratch();

@@ -55,6 +55,11 @@ export async function runSweep(options: SweepOptions, signal?: AbortSignal): Pro
 
 async function sweepLocked(options: SweepOptions, selected: ExperimentSpec[], out: string, started: number, tookOver: { pid: number } | null, signal?: AbortSignal): Promise<SweepOutcome> {
   const logger = createLogger(join(out, 'sweep.log'));
+  // Logged, not only printed: through `npx nx run`, nx exits on Ctrl-C at once and takes the
+  // terminal's copy of what the sweep prints next with it; sweep.log keeps the record.
+  const onInterrupt = () => logger.warn(`interrupted (${String(signal?.reason)}): finishing running units, then writing an incomplete report (the same signal again aborts)`);
+  if (signal?.aborted) onInterrupt();
+  else signal?.addEventListener('abort', onInterrupt, { once: true });
   if (tookOver) logger.warn(`took over the lock of pid ${tookOver.pid}${options.force ? ' (--force)' : ', which is no longer running (an interrupted sweep)'}`);
   await retirePreviousReport(out, logger);
 
