@@ -47,9 +47,32 @@ describe.skipIf(!mnistDir || !nativeTensorFlowPass())('the output directory', ()
     const run = await runCli(quick(out).map((a, i, all) => (all[i - 1] === '--workers' ? '6' : a)));
     expect(run.code, run.stderr).toBe(0);
     const log = readFileSync(join(out, 'sweep.log'), 'utf8');
-    expect(log).toContain('--workers 6: this sweep has 3 unit(s), so it starts 3 worker(s)');
-    expect(log).toMatch(/3 units on 3 workers/);
+    // P1's units: softmax regression, its FGSM evaluations (unclipped and clipped), its masking probes.
+    expect(log).toContain('--workers 6: this sweep has 4 unit(s), so it starts 4 worker(s)');
+    expect(log).toMatch(/4 units on 4 workers/);
   }, 300_000);
+
+  it('an --out that cannot be written (a read-only filesystem; a directory without write permission) is a one-line usage error, writing nothing', async () => {
+    const parent = scratch();
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot) {
+      // Root may write anywhere permissions say no: a read-only mount is what stops it.
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=40k', 'tmpfs', parent], { stdio: 'ignore' });
+      } catch {
+        return; // no mount privilege here (a container without CAP_SYS_ADMIN): nothing to test
+      }
+    } else execFileSync('chmod', ['555', parent]);
+    try {
+      const run = await runCli(quick(join(parent, 'results')));
+      expect(run.code).toBe(2);
+      expect(run.stderr.trim().split('\n')[0]).toBe(`advx sweep: --out: ${parent} is not writable (a read-only filesystem, or no permission for this user); choose another --out`);
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      if (isRoot) execFileSync('umount', [parent]);
+      else execFileSync('chmod', ['755', parent]);
+    }
+  });
 
   it('an earlier report becomes report.stale.* when a sweep starts; staging files are removed', async () => {
     const out = scratch();

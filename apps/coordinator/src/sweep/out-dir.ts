@@ -38,7 +38,7 @@ export function checkOutDirectory(out: string): void {
   try {
     accessSync(existing, constants.W_OK | constants.X_OK);
   } catch {
-    throw new UsageError(`--out: ${existing} is not writable by this user; choose another --out`);
+    throw new UsageError(`--out: ${existing} is not writable (a read-only filesystem, or no permission for this user); choose another --out`);
   }
 }
 
