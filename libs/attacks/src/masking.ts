@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '@advx/data';
+import type { MaskingMeasurements } from '@advx/metrics';
 import { apgdCe } from './apgd.js';
 import { fgsm } from './fgsm.js';
 import { bim, pgd } from './iterative.js';
@@ -97,24 +98,11 @@ export function maskingProbes(target: AttackTarget, x: tf.Tensor2D, labels: tf.T
   });
 }
 
-/** The probes' rates over a split: fractions of `count` examples. */
-export interface MaskingRates {
-  count: number;
-  eps: number;
-  epsilons: number[];
-  fgsmCurve: number[];
-  pgdCurve: number[];
-  fgsm: number;
-  bim: number;
-  pgd: number;
-  apgd: number;
-  fgsmOnly: number;
-  square: number;
-  pgdMore: number;
-  apgdMore: number;
-  unbounded: number;
-  zeroGradient: number;
-}
+/**
+ * The probes' rates over a split: fractions of `count` examples, in the shape the checks read
+ * (@advx/metrics maskingChecks), all but the transfer rates, which need other models.
+ */
+export type MaskingRates = Omit<MaskingMeasurements, 'transfers'>;
 
 const SCALARS = ['fgsm', 'bim', 'pgd', 'apgd', 'fgsmOnly', 'square', 'pgdMore', 'apgdMore', 'unbounded', 'zeroGradient'] as const;
 
