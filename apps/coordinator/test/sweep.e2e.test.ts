@@ -136,7 +136,8 @@ describe.skipIf(!mnistDir)('smoke sweep end to end (2 workers)', () => {
     expect(run.code).toBe(1);
     const report = readReport(out);
     expect(report.complete).toBe(false);
-    expect(report.failures.map((f) => f.role).sort()).toEqual(['softmax', 'softmax-fgsm', 'softmax-fgsm:clipped']);
+    // The failed model and every unit that reads it: its evaluations, its masking probes, and the battery's transfer evaluations from it.
+    expect(report.failures.map((f) => f.role).sort()).toEqual(['masking:maxout:fgsm from softmax', 'masking:maxout:pgd from softmax', 'masking:softmax', 'softmax', 'softmax-fgsm', 'softmax-fgsm:clipped']);
     expect(report.claims.find((c) => c.id === 'P2')!.metrics.adv_error.n).toBe(1);
   });
 
@@ -148,7 +149,8 @@ describe.skipIf(!mnistDir)('smoke sweep end to end (2 workers)', () => {
     expect(run.code, run.stderr).toBe(0);
     const report = readReport(second);
     const cached = report.runs.filter((r) => r.status === 'cached').map((r) => r.role).sort();
-    expect(cached).toEqual(['maxout', 'maxout-fgsm', 'maxout-fgsm:clipped']);
+    // The maxout net, its evaluations, and its masking probes (keyed by the model alone, so shared).
+    expect(cached).toEqual(['masking:maxout', 'maxout', 'maxout-fgsm', 'maxout-fgsm:clipped']);
     // The copied model is usable by the units that read it.
     expect(report.runs.find((r) => r.role === 'maxout→adv')!.status).toBe('done');
     expect(existsSync(join(second, 'runs', report.runs.find((r) => r.role === 'maxout')!.key, 'model', 'model.json'))).toBe(true);
