@@ -39,6 +39,8 @@ const FORMS: Record<string, (m: Metrics) => Form> = {
   source_adv_confidence: (m) => ({ over: m.count!, rounds: true }),
   reference_adv_error: (m) => ({ over: m.count!, rounds: false }),
   reference_agreement: (m) => ({ over: m.reference_adv_error! * m.count!, rounds: false }),
+  // The battery's probes (masking units): error rates over the probed examples.
+  ...Object.fromEntries(['fgsm_error', 'bim_error', 'pgd_error', 'apgd_error', 'fgsm_only', 'square_error', 'pgd_more_error', 'apgd_more_error', 'unbounded_error', 'zero_gradient'].map((name) => [name, (m: Metrics) => ({ over: m.count!, rounds: false })])),
   // agreement_both_wrong and reference_agreement_both_wrong are over the examples both models get
   // wrong, a count the metrics do not give: they must match exactly until it is recorded.
 };

@@ -28,10 +28,11 @@ describe.skipIf(!runHere)('smoke sweep on tensorflow and on wasm (parity)', () =
     expect([...wasmUnits.keys()].sort()).toEqual([...nativeUnits.keys()].sort());
     let compared = 0;
     for (const [key, result] of nativeUnits) {
-      if (result.config.kind !== 'evaluate') continue;
+      if (result.config.kind !== 'evaluate' && result.config.kind !== 'masking') continue;
       expect(beyondContract(result.metrics, wasmUnits.get(key)!.metrics), `${result.role} (${key})`).toEqual([]);
       compared++;
     }
-    expect(compared).toBe(4); // softmax and maxout, each unclipped and clipped
+    // softmax and maxout, each unclipped and clipped; the battery's transfer evaluations (FGSM and PGD, each way); its two masking units.
+    expect(compared).toBe(10);
   });
 });
