@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Report } from '../src/report/model.js';
 import { haveRedis, readReport, REDIS_SERVER, scratch, start, startRedis, stop, freePort, workerScript, type Started } from './bullmq-helpers.js';
-import { backendArgs, mnistDir, runCli } from './helpers.js';
+import { backendArgs, machineryPass, mnistDir, runCli } from './helpers.js';
 
 /**
  * `--executor bullmq` against a real redis-server (the Debian package; .ci/run installs it): one
@@ -34,7 +34,8 @@ describe('sweep CLI: --executor / --redis validation', () => {
   });
 });
 
-describe.skipIf(!haveRedis || !mnistDir)('BullMQ executor against a real redis-server', () => {
+// Where units run does not depend on the backend: one pass of the suite runs these (helpers.ts, machineryPass).
+describe.skipIf(!haveRedis || !mnistDir || !machineryPass())('BullMQ executor against a real redis-server', () => {
   let redis: Started | undefined;
   let worker: Started | undefined;
   let redisUrl = '';

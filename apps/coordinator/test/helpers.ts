@@ -52,3 +52,14 @@ function nativeLoads(): boolean {
  * need tfjs-node themselves; the wasm pass skips them without loading it.
  */
 export const nativeTensorFlowPass = (): boolean => (process.env.ADVX_TEST_BACKEND ?? 'tensorflow') === 'tensorflow' && nativeLoads();
+
+/**
+ * For tests of the coordinator's machinery (retries, failures, --reuse, BullMQ), which do not depend
+ * on the backend: the first pass of the suite runs them, the native one, or the wasm one where
+ * tfjs-node does not load (it is then the only pass). Repeating them on wasm would only repeat
+ * minutes of smoke training.
+ */
+export const machineryPass = (): boolean => {
+  const backend = process.env.ADVX_TEST_BACKEND ?? 'tensorflow';
+  return backend === 'tensorflow' ? nativeLoads() : !nativeLoads();
+};
