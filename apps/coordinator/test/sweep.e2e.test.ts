@@ -136,6 +136,10 @@ describe.skipIf(!mnistDir)('smoke sweep end to end (2 workers)', () => {
     const out = scratch();
     const run = await runCli(smoke(out, ['--seeds', '1', '--retries', '1']), { ADVX_FAULT: 'throw:softmax' });
     expect(run.code).toBe(1);
+    // One warning per retry, naming the attempt that failed, then one error once the attempts are spent.
+    const lines = run.stderr.split('\n');
+    expect(lines.filter((l) => /retrying softmax seed 1 /.test(l)).map((l) => /attempt (\d+) failed/.exec(l)?.[1])).toEqual(['1']);
+    expect(lines.filter((l) => /failed softmax seed 1 .* after 2 attempts/.test(l))).toHaveLength(1);
     const report = readReport(out);
     expect(report.complete).toBe(false);
     // The failed model and every unit that reads it: its evaluations, its masking probes, and the battery's transfer evaluations from it and to it.
