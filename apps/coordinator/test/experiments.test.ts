@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMOKE_NOTE } from '../src/catalogue/experiments/types.js';
 import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/catalogue/experiments/index.js';
+import { refName, type ModelRef } from '../src/catalogue/experiments/types.js';
 import { craftRole, curveRole, matrixRole, planExperiment, type Plan } from '../src/catalogue/plan.js';
 import { OBJECTIVE_STEP_VERSIONS, unitKey } from '../src/units/key.js';
 import { MASKING_METRICS } from '../src/compute/handlers/masking.js';
@@ -34,7 +35,8 @@ const SEEDS = [1, 2];
 const plans = new Map(experiments.map((e) => [e.id, planExperiment(e, 'smoke', SEEDS, 'sum')]));
 const planOf = (id: string) => plans.get(id)!;
 const unitsByKey = (plan: Plan) => new Map(plan.units.map((u) => [u.key, u]));
-const key = (plan: Plan, role: string, seed: number) => {
+const key = (plan: Plan, ref: ModelRef | string, seed: number) => {
+  const role = refName(ref);
   const k = plan.roles.get(role)?.get(seed);
   if (!k) throw new Error(`${plan.experiment.id}: no unit for role ${role}, seed ${seed}`);
   return k;

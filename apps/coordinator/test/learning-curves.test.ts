@@ -215,12 +215,12 @@ describe('the learning-curve figure', () => {
 
   it('ensemble: the twelve members share their model\'s row, a line per member and seed; a run without a validation set has no error points', () => {
     const plan = planExperiment(EXPERIMENTS.ensemble, 'smoke', [1, 2], 'sum');
-    const members = plan.units.filter((u) => u.config.kind === 'train' && u.role.includes('#'));
+    const members = plan.units.filter((u) => u.config.kind === 'train' && u.member !== undefined);
     expect(members.length).toBeGreaterThanOrEqual(2 * 2);
-    const statuses = statusesFor(plan, (u) => (u.role.includes('#') ? history(3, 0, false) : history(2, 1)));
+    const statuses = statusesFor(plan, (u) => (u.member ? history(3, 0, false) : history(2, 1)));
     const figure = learningCurvesFigure(plan, statuses)!;
-    const runs = new Set(members.map((u) => u.role.split('#')[1]));
-    const base = `${members[0].role.split('#')[0]}: ${runs.size} members`;
+    const runs = new Set(members.map((u) => String(u.member!.index)));
+    const base = `${members[0].member!.role}: ${runs.size} members`;
     expect(figure.panels).toContain(base);
     const rows = learningCurveRows(figure);
     for (const u of members) {

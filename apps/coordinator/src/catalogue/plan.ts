@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import type { AnalysisRole, AttackSpec, BatterySpec, CurveAttack, CurveSpec, ExperimentSpec, ModelRef, PresetName } from './experiments/types.js';
+import { memberName, refName, refRole, type AnalysisRole, type AttackSpec, type BatterySpec, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
 import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
@@ -20,17 +20,17 @@ export interface Plan {
 }
 
 export interface BatteryRole {
-  model: ModelRef;
+  model: string;
   /** The role of the model's masking units (the white-box probes). */
   role: string;
   /** Per transfer source, the roles of the evaluations judging the model on its FGSM and PGD examples. */
   transfers: { from: ModelRef; fgsm: string; pgd: string }[];
 }
 
-export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${source}→${target}`;
-export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${model}:${attack}:${eps}`;
-export const maskingRole = (model: ModelRef) => `masking:${model}`;
-export const maskingTransferRole = (model: ModelRef, from: ModelRef, attack: 'fgsm' | 'pgd') => `masking:${model}:${attack} from ${from}`;
+export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${refName(source)}→${refName(target)}`;
+export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${refName(model)}:${attack}:${eps}`;
+export const maskingRole = (model: string) => `masking:${model}`;
+export const maskingTransferRole = (model: string, from: ModelRef, attack: 'fgsm' | 'pgd') => `masking:${model}:${attack} from ${refName(from)}`;
 
 function batteryRolesOf(battery: BatterySpec | undefined): BatteryRole[] {
   return (battery?.models ?? []).map((model) => ({
@@ -55,7 +55,7 @@ function batteryDataset(battery: BatterySpec, preset: PresetName, dataset: Datas
 }
 
 export function craftRole(source: ModelRef, attack: AttackSpec, split: 'train' | 'test'): string {
-  return `craft:${source}:${attackLabel(attack)}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
+  return `craft:${refName(source)}:${attackLabel(attack)}${attack.clip ? '' : ':unclipped'}${split === 'test' ? '' : `:${split}`}`;
 }
 
 /** An attack in a role name: kind@ε, with its iterations (×steps, or queries for Square) and a worst case's members. */
@@ -117,12 +117,12 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
   };
   const units: Unit[] = [];
   const roles = new Map<string, Map<number, string>>();
-  const add = (role: string, seed: number, config: UnitConfig, dependsOn: string[]) => {
+  const add = (role: string, seed: number, config: UnitConfig, dependsOn: string[], member?: Unit['member']) => {
     const key = unitKey(config);
     const taken = roles.get(role)?.get(seed);
     // A role names one unit per seed: two configs under one name would join the wrong numbers to a claim.
     if (taken !== undefined && taken !== key) throw new Error(`experiment ${experiment.id}: role "${role}" names two different units for seed ${seed}`);
-    units.push({ key, role, seed, config, dependsOn });
+    units.push({ key, role, seed, config, dependsOn, ...(member === undefined ? {} : { member }) });
     if (!roles.has(role)) roles.set(role, new Map());
     roles.get(role)!.set(seed, key);
     return key;
@@ -165,18 +165,17 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
           includeValidation: !!model.retrainFrom,
           rubbishClass: model.rubbishClass?.[preset] ?? null,
         };
-        keys.push(add(count > 1 ? `${role}#${i}` : role, seed, config, chooser ? [chooser] : []));
+        keys.push(add(count > 1 ? memberName(role, i) : role, seed, config, chooser ? [chooser] : [], count > 1 ? { role, index: i } : undefined));
       }
       members.set(role, keys);
     }
 
     const resolve = (ref: ModelRef, context: string): string[] => {
-      const [role, index] = ref.split('#');
-      const keys = members.get(role);
-      if (!keys) throw new Error(`experiment ${experiment.id}: ${context} names unknown model "${ref}"`);
-      if (index === undefined) return keys;
-      const key = keys[Number(index)];
-      if (!key) throw new Error(`experiment ${experiment.id}: ${context} names member ${index} of "${role}", which has ${keys.length}`);
+      const keys = members.get(refRole(ref));
+      if (!keys) throw new Error(`experiment ${experiment.id}: ${context} names unknown model "${refName(ref)}"`);
+      if (typeof ref === 'string') return keys;
+      const key = keys[ref.member];
+      if (!key) throw new Error(`experiment ${experiment.id}: ${context} names member ${ref.member} of "${ref.role}", which has ${keys.length}`);
       return [key];
     };
     // Evaluations are collected first: those that attack the same source the same way share one

@@ -1,5 +1,5 @@
 import { curveRole, matrixRole } from './plan.js';
-import type { ExperimentSpec, ModelRef } from './experiments/index.js';
+import { refRole, type ExperimentSpec, type ModelRef } from './experiments/types.js';
 
 /**
  * The part of an experiment that the given claims need: their claims, the evaluations, matrices,
@@ -23,7 +23,7 @@ export function restrictToClaims(experiment: ExperimentSpec, claimIds: ReadonlyS
   const needed = new Set<string>();
   const need = (ref: ModelRef | undefined) => {
     if (ref === undefined) return;
-    const role = ref.split('#')[0];
+    const role = refRole(ref);
     if (needed.has(role)) return;
     needed.add(role);
     need(experiment.models[role]?.retrainFrom);
@@ -36,7 +36,7 @@ export function restrictToClaims(experiment: ExperimentSpec, claimIds: ReadonlyS
 
   // The battery stays on the models kept, with the transfer sources that are kept anyway: it qualifies
   // the claims kept and never adds a model to train.
-  const kept = (ref: ModelRef) => needed.has(ref.split('#')[0]);
+  const kept = (ref: ModelRef) => needed.has(refRole(ref));
   const battery = experiment.battery && experiment.battery.models.some(kept)
     ? {
         ...experiment.battery,

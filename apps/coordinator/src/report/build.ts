@@ -1,6 +1,6 @@
 import { summarize } from '@advx/metrics';
 import type { Plan } from '../catalogue/plan.js';
-import type { PresetName } from '../catalogue/experiments/types.js';
+import { refName, type PresetName } from '../catalogue/experiments/types.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { UnitStatus } from '../schedule/status.js';
 import type { ClaimReport, CurveReport, FigureLink, MatrixReport, MetricReport, Report } from './model.js';
@@ -30,7 +30,7 @@ export function matrixReports(plan: Plan, statuses: Map<string, UnitStatus>): Ma
       experiment: plan.experiment.id,
       title: `${matrix.title}: ${metric.replaceAll('_', ' ')}`,
       metric,
-      models: matrix.models,
+      models: matrix.models.map(refName),
       values: plan.matrixRoles[matrix.id].map((row) =>
         row.map((role) => {
           const { values } = roleValues(plan, statuses, role, metric);
@@ -48,7 +48,7 @@ export function curveReports(plan: Plan, statuses: Map<string, UnitStatus>): Cur
     experiment: plan.experiment.id,
     title: curve.title,
     series: plan.curveRoles[curve.id].map(({ model, attack, points }) => ({
-      model,
+      model: refName(model),
       attack,
       points: points.flatMap(({ eps, role }): [number, number][] => {
         const { values } = roleValues(plan, statuses, role, 'adv_error');

@@ -1,6 +1,6 @@
 import { catastrophicOverfitting, maskingChecks, type CheckOutcome, type CheckStatus, type MaskingMeasurements } from '@advx/metrics';
 import { monitorSeries } from '@advx/models';
-import type { ClaimSpec, ExperimentSpec, ModelRef } from '../catalogue/experiments/types.js';
+import { refName, refRole, type ClaimSpec, type ExperimentSpec, type ModelRef } from '../catalogue/experiments/types.js';
 import type { Plan } from '../catalogue/plan.js';
 import type { UnitStatus } from '../schedule/status.js';
 import type { MaskingArtifacts, TrainArtifacts } from '../units/artifacts.js';
@@ -29,7 +29,7 @@ export function checkReports(plan: Plan, statuses: Map<string, UnitStatus>): Che
       // A transfer source whose evaluations have not finished is left out (the check says n/a without any).
       const transferRates = transfers.flatMap((t) => {
         const [fgsm, pgd] = [rate(t.fgsm, seed), rate(t.pgd, seed)];
-        return fgsm === null || pgd === null ? [] : [{ from: t.from, fgsm, pgd }];
+        return fgsm === null || pgd === null ? [] : [{ from: refName(t.from), fgsm, pgd }];
       });
       const masking = maskingChecks(measurementsOf(result, transferRates)).map((check) => ({ ...check, experiment: plan.experiment.id, model, seed, run: key }));
       const trainKey = plan.roles.get(model)?.get(seed);
@@ -89,7 +89,7 @@ export function modelsOfClaim(experiment: ExperimentSpec, claim: ClaimSpec): Mod
     const analysis = experiment.analyses?.[from.unit];
     return analysis ? [analysis.model] : [];
   });
-  return [...new Set(models.map((ref) => ref.split('#')[0]))];
+  return [...new Set(models.map(refRole))];
 }
 
 /** Per model the claim reads, the checks it fails and on which seeds. */

@@ -103,7 +103,8 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
     if (unit.config.kind !== 'train') continue;
     const history = (statuses.get(unit.key)?.result?.artifacts as Partial<TrainArtifacts> | undefined)?.history;
     if (!Array.isArray(history) || history.length < 2) continue;
-    const [role, member] = unit.role.split('#');
+    const role = unit.member?.role ?? unit.role;
+    const member = unit.member ? String(unit.member.index) : undefined;
     const eps = unit.config.earlyStopping?.adversarialEps;
     // Stage 1's validation error is the one early stopping selects on: under FGSM in §6.
     const panel = eps ? `${role} (stage-1 validation error under FGSM ε = ${eps})` : role;

@@ -165,6 +165,8 @@ export interface Unit {
   config: UnitConfig;
   /** Keys of units whose results this one reads. */
   dependsOn: string[];
+  /** For the train unit of one member of an ensemble: the model role and the member's index (absent otherwise). */
+  member?: { role: string; index: number };
 }
 
 /** Named numbers (rates are fractions in [0, 1]); null where a metric does not apply. */

@@ -7,7 +7,7 @@ import type { BatterySpec, ModelRef } from './types.js';
  * smoke); Square gets 300 queries, enough to beat white-box PGD on a net that masks its gradients,
  * not to match it on one that does not (Andriushchenko et al. use 5,000 for their headline numbers).
  */
-export function mnistBattery(models: ModelRef[], transferFrom: Partial<Record<ModelRef, ModelRef[]>> = {}): BatterySpec {
+export function mnistBattery(models: string[], transferFrom: Partial<Record<string, ModelRef[]>> = {}): BatterySpec {
   return {
     models,
     eps: 0.25,

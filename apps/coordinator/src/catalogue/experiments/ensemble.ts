@@ -1,7 +1,7 @@
 import { maxoutSpec } from '@advx/models';
 import { maxoutProtocol } from './training.js';
 import { fgsmAt } from './clipping.js';
-import type { ExperimentSpec } from './types.js';
+import { memberOf, type ExperimentSpec } from './types.js';
 
 const fgsm25 = fgsmAt(0.25);
 
@@ -23,7 +23,7 @@ export const ensembleExperiment: ExperimentSpec = {
   },
   evaluations: {
     'ensemble-fgsm': { source: 'member', attack: fgsm25 },
-    'member-to-ensemble-fgsm': { source: 'member#0', target: 'member', attack: fgsm25 },
+    'member-to-ensemble-fgsm': { source: memberOf('member', 0), target: 'member', attack: fgsm25 },
   },
   claims: [
     {

@@ -42,11 +42,20 @@ export interface ModelRole {
   rubbishClass?: Record<PresetName, number>;
 }
 
-/**
- * Models are named by role; "ensemble" means every member of a role with `members`, and
- * "ensemble#0" one member.
- */
-export type ModelRef = string;
+/** One member of a model role with `members` (an ensemble), by its index. */
+export interface MemberRef {
+  role: string;
+  member: number;
+}
+
+/** A model of the experiment: a role by name (every member of it, for an ensemble), or one member. */
+export type ModelRef = string | MemberRef;
+
+export const memberOf = (role: string, member: number): MemberRef => ({ role, member });
+export const refRole = (ref: ModelRef): string => (typeof ref === 'string' ? ref : ref.role);
+/** How one member is named in unit roles and role names ("ensemble#0"); nothing parses it back. */
+export const memberName = (role: string, member: number): string => `${role}#${member}`;
+export const refName = (ref: ModelRef): string => (typeof ref === 'string' ? ref : memberName(ref.role, ref.member));
 
 export interface EvaluationRole {
   source: ModelRef;
@@ -118,7 +127,8 @@ export type CurveAttack = 'fgsm' | 'bim' | 'pgd' | 'rfgsm' | 'fgsm-random-start'
  * the report turns into pass/fail checks beside the claims the model's numbers feed.
  */
 export interface BatterySpec {
-  models: ModelRef[];
+  /** Model roles (not members). */
+  models: string[];
   /** The ε of the per-example comparisons (the paper's .25 on MNIST). */
   eps: number;
   /** The grid of the ε-monotonicity check. */
@@ -126,7 +136,7 @@ export interface BatterySpec {
   /** Per preset: the first test examples probed (null = the experiment's), iterations of PGD, BIM and APGD-CE (the "more" probes double them), Square's queries. */
   scale: Record<PresetName, { examples: number | null; steps: number; queries: number }>;
   /** Per checked model, models of the experiment whose FGSM and PGD examples must not beat white-box on it. */
-  transferFrom?: Partial<Record<ModelRef, ModelRef[]>>;
+  transferFrom?: Partial<Record<string, ModelRef[]>>;
 }
 
 /** An experiment of the paper, declared as data: what to train, what to measure, what the paper says. */
