@@ -53,9 +53,9 @@ function checkTableHtml(table: HtmlCheckTable, experiment: string): string {
   const failures = table.rows.flatMap((r) => r.cells.flatMap((c, i) => (c && c.tone === 'bad' ? [`<li>${esc(r.model)}, seed ${r.seed}, <code>${esc(table.columns[i])}</code>: ${esc(c.detail)}</li>`] : [])));
   return [
     `<h3 id="${esc(htmlId('checks', experiment))}">Gradient-masking checks</h3>`,
-    '<table class="checks"><thead>' + head + '</thead><tbody>',
+    '<div class="scroll"><table class="checks"><thead>' + head + '</thead><tbody>',
     ...rows,
-    '</tbody></table>',
+    '</tbody></table></div>',
     failures.length ? `<ul class="check-failures">${failures.join('')}</ul>` : '<p class="note">Every checked model passes every check.</p>',
   ].join('\n');
 }
@@ -129,7 +129,8 @@ figcaption { font-size: 13.5px; margin-top: 6px; max-width: 640px; } .fid { font
 table.runs-table td:first-child { font-family: "DejaVu Sans Mono", ui-monospace, monospace; font-size: 12.5px; word-break: break-all; }
 .muted { color: var(--muted); }
 .qualified { font-size: 13px; color: #8a1c17; margin: 2px 0; }
-table.checks td { white-space: nowrap; } table.checks { font-size: 13px; }
+table.checks td { white-space: nowrap; padding: 4px 6px; } table.checks { font-size: 12.5px; width: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
 :target { outline: 3px solid #f5c542; outline-offset: 2px; }
 `;
 
