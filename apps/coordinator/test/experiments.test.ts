@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { SMOKE_NOTE } from '../src/catalogue/experiments/types.js';
 import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/catalogue/experiments/index.js';
 import { refName, type ModelRef } from '../src/catalogue/experiments/types.js';
-import { craftRole, curveRole, matrixRole, planExperiment, type Plan } from '../src/catalogue/plan.js';
+import { craftRole, curveRole, matrixRole, planExperiment, sourceRole, type Plan } from '../src/catalogue/plan.js';
 import { OBJECTIVE_STEP_VERSIONS, unitKey } from '../src/units/key.js';
 import { MASKING_METRICS } from '../src/compute/handlers/masking.js';
 import { restrictToClaims } from '../src/catalogue/restrict-claims.js';
@@ -113,8 +113,8 @@ describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id,
     for (const claim of experiment.claims) {
       for (const [name, metric] of Object.entries(claim.metrics)) {
         for (const seed of plan.seeds) {
-          const unit = unitAt(plan, metric.from.unit, seed);
-          expect(metricsOf(unit), `${claim.id}.${name} reads ${metric.from.unit}.${metric.from.metric}`).toContain(metric.from.metric);
+          const unit = unitAt(plan, sourceRole(metric.from), seed);
+          expect(metricsOf(unit), `${claim.id}.${name} reads ${sourceRole(metric.from)}.${metric.from.metric}`).toContain(metric.from.metric);
         }
         if (metric.paper !== null) expect(metric.tolerance !== undefined || metric.bound !== undefined, `${claim.id}.${name} has a paper value but no tolerance or bound`).toBe(true);
         if (metric.paper !== null) expect(metric.paper).toBeGreaterThanOrEqual(0), expect(metric.paper).toBeLessThanOrEqual(1);
@@ -540,6 +540,25 @@ describe('the gradient-masking battery', () => {
     expect(md).toContain('| maxout | 1 | pass');
     expect(md).toContain('**fail** 50.0% vs 99.0%');
     expect(md).toContain('- maxout, seed 1, `unbounded-reaches-100`: PGD over the whole input box reaches 50.0% error');
+  });
+});
+
+describe('claim sources', () => {
+  it('are typed by what they read, and the planner refuses one that names nothing the experiment declares', () => {
+    const base = EXPERIMENTS['fgsm-baseline'];
+    const withSource = (from: ExperimentSpec['claims'][number]['metrics'][string]['from']): ExperimentSpec => ({
+      ...base,
+      claims: [{ id: 'X', description: 'x', metrics: { m: { paper: null, from } } }],
+    });
+    expect(() => planExperiment(withSource({ evaluation: 'maxout-fgsm', metric: 'adv_error' }), 'smoke', [1], 'sum')).not.toThrow();
+    expect(() => planExperiment(withSource({ evaluation: 'maxout-fgsn', metric: 'adv_error' }), 'smoke', [1], 'sum')).toThrow(/claim X's m reads .*maxout-fgsn.*does not declare/);
+    expect(() => planExperiment(withSource({ analysis: 'maxout-fgsm', metric: 'adv_error' }), 'smoke', [1], 'sum')).toThrow(/does not declare/);
+    expect(() => planExperiment(withSource({ matrix: 'transfer', source: 'maxout', target: 'rbf', metric: 'agreement' }), 'smoke', [1], 'sum')).toThrow(/does not declare/);
+    // A matrix cell resolves to the planner's own role for it, and its clipped twin to the twin matrix's.
+    const rbf = EXPERIMENTS['rbf-transfer'];
+    const p12 = rbf.claims.find((c) => c.id === 'P12')!.metrics;
+    expect(sourceRole(p12.rbf_agrees_with_maxout.from)).toBe(matrixRole('transfer', 'maxout', 'rbf'));
+    expect(p12.rbf_agrees_with_maxout_clipped.from).toEqual({ matrix: 'transfer-clipped', source: 'maxout', target: 'rbf', metric: 'agreement' });
   });
 });
 

@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import { memberName, refName, refRole, type AnalysisRole, type AttackSpec, type BatterySpec, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
+import { memberName, refName, refRole, type AnalysisRole, type AttackSpec, type BatterySpec, type ClaimSource, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
 import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
@@ -30,6 +30,31 @@ export interface BatteryRole {
 export const matrixRole = (matrix: string, source: ModelRef, target: ModelRef) => `matrix:${matrix}:${refName(source)}→${refName(target)}`;
 export const curveRole = (curve: string, model: ModelRef, attack: string, eps: number) => `curve:${curve}:${refName(model)}:${attack}:${eps}`;
 export const maskingRole = (model: string) => `masking:${model}`;
+
+/** The role of the units a claim's number is read from (one per seed). */
+export function sourceRole(from: ClaimSource): string {
+  if ('model' in from) return refName(from.model);
+  if ('evaluation' in from) return from.evaluation;
+  if ('analysis' in from) return from.analysis;
+  return matrixRole(from.matrix, from.source, from.target);
+}
+
+/** Every claim source names an evaluation, analysis or matrix cell the experiment declares. */
+function checkClaimSources(experiment: ExperimentSpec): void {
+  for (const claim of experiment.claims)
+    for (const [name, { from }] of Object.entries(claim.metrics)) {
+      const matrix = 'matrix' in from ? experiment.matrices?.find((m) => m.id === from.matrix) : undefined;
+      const found =
+        'model' in from
+          ? refRole(from.model) in experiment.models
+          : 'evaluation' in from
+          ? from.evaluation in experiment.evaluations
+          : 'analysis' in from
+            ? from.analysis in (experiment.analyses ?? {})
+            : !!matrix && [from.source, from.target].every((ref) => matrix.models.some((m) => refName(m) === refName(ref)));
+      if (!found) throw new Error(`experiment ${experiment.id}: claim ${claim.id}'s ${name} reads ${JSON.stringify(from)}, which the experiment does not declare`);
+    }
+}
 export const maskingTransferRole = (model: string, from: ModelRef, attack: 'fgsm' | 'pgd') => `masking:${model}:${attack} from ${refName(from)}`;
 
 function batteryRolesOf(battery: BatterySpec | undefined): BatteryRole[] {
@@ -129,6 +154,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
   };
 
   checkFigures(experiment);
+  checkClaimSources(experiment);
   // The roles of matrix cells and curve points are named here only; the report reads them from the plan.
   const matrixRoles = Object.fromEntries((experiment.matrices ?? []).map((m) => [m.id, m.models.map((source) => m.models.map((target) => matrixRole(m.id, source, target)))]));
   const curveRoles = Object.fromEntries(

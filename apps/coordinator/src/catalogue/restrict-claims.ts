@@ -1,9 +1,8 @@
-import { curveRole, matrixRole } from './plan.js';
 import { refRole, type ExperimentSpec, type ModelRef } from './experiments/types.js';
 
 /**
- * The part of an experiment that the given claims need: their claims, the evaluations, matrices,
- * curves and analyses their metrics read, and the models those read (with the models they retrain
+ * The part of an experiment that the given claims need: their claims, the evaluations, matrices
+ * and analyses their metrics read, and the models those read (with the models they retrain
  * from), and the gradient-masking battery on those models. Unit configs are untouched, so every unit keeps its key: a restricted sweep's finished
  * units are reused by a later full one, and the other way round. A researcher on a small budget
  * runs the claims that matter first (the paper protocol's P6 pair before its noise controls).
@@ -13,12 +12,16 @@ import { refRole, type ExperimentSpec, type ModelRef } from './experiments/types
 export function restrictToClaims(experiment: ExperimentSpec, claimIds: ReadonlySet<string>): ExperimentSpec | null {
   const claims = experiment.claims.filter((c) => claimIds.has(c.id));
   if (claims.length === 0) return null;
-  const read = new Set(claims.flatMap((c) => Object.values(c.metrics).map((m) => m.from.unit)));
+  const sources = claims.flatMap((c) => Object.values(c.metrics).map((m) => m.from));
+  const readEvaluations = new Set(sources.flatMap((from) => ('evaluation' in from ? [from.evaluation] : [])));
+  const readAnalyses = new Set(sources.flatMap((from) => ('analysis' in from ? [from.analysis] : [])));
+  const readMatrices = new Set(sources.flatMap((from) => ('matrix' in from ? [from.matrix] : [])));
 
-  const evaluations = Object.fromEntries(Object.entries(experiment.evaluations).filter(([role]) => read.has(role)));
-  const analyses = Object.fromEntries(Object.entries(experiment.analyses ?? {}).filter(([role]) => read.has(role)));
-  const matrices = (experiment.matrices ?? []).filter((m) => m.models.some((s) => m.models.some((t) => read.has(matrixRole(m.id, s, t)))));
-  const curves = (experiment.curves ?? []).filter((c) => c.models.some((model) => c.attacks.some((a) => c.epsilons.some((eps) => read.has(curveRole(c.id, model, a, eps))))));
+  const evaluations = Object.fromEntries(Object.entries(experiment.evaluations).filter(([role]) => readEvaluations.has(role)));
+  const analyses = Object.fromEntries(Object.entries(experiment.analyses ?? {}).filter(([role]) => readAnalyses.has(role)));
+  const matrices = (experiment.matrices ?? []).filter((m) => readMatrices.has(m.id));
+  // No claim reads a curve (curves go beyond the paper).
+  const curves: NonNullable<ExperimentSpec['curves']> = [];
 
   const needed = new Set<string>();
   const need = (ref: ModelRef | undefined) => {
@@ -28,6 +31,7 @@ export function restrictToClaims(experiment: ExperimentSpec, claimIds: ReadonlyS
     needed.add(role);
     need(experiment.models[role]?.retrainFrom);
   };
+  for (const from of sources) if ('model' in from) need(from.model);
   for (const e of Object.values(evaluations)) [e.source, e.target, e.reference].forEach(need);
   for (const a of Object.values(analyses)) need(a.model);
   for (const m of matrices) m.models.forEach(need);

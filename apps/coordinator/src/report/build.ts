@@ -1,5 +1,5 @@
 import { summarize } from '@advx/metrics';
-import type { Plan } from '../catalogue/plan.js';
+import { sourceRole, type Plan } from '../catalogue/plan.js';
 import { refName, type PresetName } from '../catalogue/experiments/types.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { UnitStatus } from '../schedule/status.js';
@@ -65,7 +65,7 @@ function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
     const runs = new Set<string>();
     const metrics = Object.fromEntries(
       Object.entries(claim.metrics).map(([name, metric]) => {
-        const { values, keys } = roleValues(plan, statuses, metric.from.unit, metric.from.metric);
+        const { values, keys } = roleValues(plan, statuses, sourceRole(metric.from), metric.from.metric);
         keys.forEach((k) => runs.add(k));
         const summary = summarize(values);
         const verdict = metricVerdict(metric, summary.mean, summary.n);

@@ -81,13 +81,17 @@ function measurementsOf(result: UnitResult, transfers: MaskingMeasurements['tran
   };
 }
 
-/** The models (roles, members folded into their role) whose numbers a claim's metrics read: sources and targets of its evaluations, models of its analyses. */
+/** The models (roles, members folded into their role) whose numbers a claim's metrics read: sources and targets of its evaluations and matrix cells, models of its analyses. */
 export function modelsOfClaim(experiment: ExperimentSpec, claim: ClaimSpec): ModelRef[] {
-  const models = Object.values(claim.metrics).flatMap(({ from }) => {
-    const evaluation = experiment.evaluations[from.unit];
-    if (evaluation) return [evaluation.source, evaluation.target ?? evaluation.source];
-    const analysis = experiment.analyses?.[from.unit];
-    return analysis ? [analysis.model] : [];
+  const models = Object.values(claim.metrics).flatMap(({ from }): ModelRef[] => {
+    if ('model' in from) return [from.model];
+    if ('matrix' in from) return [from.source, from.target];
+    if ('analysis' in from) {
+      const analysis = experiment.analyses?.[from.analysis];
+      return analysis ? [analysis.model] : [];
+    }
+    const evaluation = experiment.evaluations[from.evaluation];
+    return evaluation ? [evaluation.source, evaluation.target ?? evaluation.source] : [];
   });
   return [...new Set(models.map(refRole))];
 }

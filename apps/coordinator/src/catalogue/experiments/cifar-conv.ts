@@ -38,25 +38,25 @@ export const cifarConv: ExperimentSpec = {
       id: 'P3',
       description: 'Conv maxout net on CIFAR-10 under FGSM ε=.1: 87.15% error, 96.6% mean probability on the wrong labels',
       metrics: {
-        adv_error: { paper: 0.8715, tolerance: 0.05, from: { unit: 'conv-fgsm', metric: 'adv_error' } },
-        adv_confidence_on_errors: { paper: 0.966, tolerance: 0.03, from: { unit: 'conv-fgsm', metric: 'adv_confidence_on_errors' } },
-        clean_error: { paper: null, from: { unit: 'conv-fgsm', metric: 'clean_error' } },
+        adv_error: { paper: 0.8715, tolerance: 0.05, from: { evaluation: 'conv-fgsm', metric: 'adv_error' } },
+        adv_confidence_on_errors: { paper: 0.966, tolerance: 0.03, from: { evaluation: 'conv-fgsm', metric: 'adv_confidence_on_errors' } },
+        clean_error: { paper: null, from: { evaluation: 'conv-fgsm', metric: 'clean_error' } },
       },
     },
     {
       id: 'P16',
       description: 'CIFAR-10 rubbish (1,000 N(0, I) samples): 93.4% classified with probability > .5, mean confidence 84.4%',
       metrics: {
-        rate: { paper: 0.934, tolerance: 0.05, from: { unit: 'conv-rubbish', metric: 'false_positive_rate' } },
-        confidence: { paper: 0.844, tolerance: 0.05, from: { unit: 'conv-rubbish', metric: 'confidence_on_false_positives' } },
+        rate: { paper: 0.934, tolerance: 0.05, from: { analysis: 'conv-rubbish', metric: 'false_positive_rate' } },
+        confidence: { paper: 0.844, tolerance: 0.05, from: { analysis: 'conv-rubbish', metric: 'confidence_on_false_positives' } },
       },
     },
     {
       id: 'P17-cifar',
       description: 'CIFAR-10 fooling images, one gradient-sign step from N(0, I): mean per-step success 75.3%, airplane lowest at 24.7%',
       metrics: {
-        mean_success: { paper: 0.753, tolerance: 0.1, from: { unit: 'conv-fooling', metric: 'success_mean' } },
-        airplane_success: { paper: 0.247, tolerance: 0.1, from: { unit: 'conv-fooling', metric: 'success_class_0' } },
+        mean_success: { paper: 0.753, tolerance: 0.1, from: { analysis: 'conv-fooling', metric: 'success_mean' } },
+        airplane_success: { paper: 0.247, tolerance: 0.1, from: { analysis: 'conv-fooling', metric: 'success_class_0' } },
       },
     },
   ],

@@ -1,4 +1,4 @@
-import type { AttackSpec, ClaimSpec, EvaluationRole, ExperimentSpec, MatrixSpec, MetricClaim } from './types.js';
+import type { AttackSpec, ClaimSource, ClaimSpec, EvaluationRole, ExperimentSpec, MatrixSpec, MetricClaim } from './types.js';
 
 /**
  * The paper writes FGSM as x + ε·sign(∇ₓJ) and never says it clips to [0, 1]; its Fig. 4 is
@@ -16,11 +16,10 @@ const clippedRole = (role: string) => `${role}:clipped`;
 const clippedMatrix = (id: string) => `${id}-clipped`;
 const clipped = (attack: AttackSpec): AttackSpec => ({ ...attack, clip: true });
 
-/** The twin role of a unit role whose attack is unclipped, or null. */
-function twinOf(role: string, unclippedEvaluations: Set<string>, unclippedMatrices: Set<string>): string | null {
-  if (unclippedEvaluations.has(role)) return clippedRole(role);
-  const matrix = /^matrix:([^:]+):(.*)$/.exec(role);
-  if (matrix && unclippedMatrices.has(matrix[1])) return `matrix:${clippedMatrix(matrix[1])}:${matrix[2]}`;
+/** The clipped twin of a claim's source whose attack is unclipped, or null. */
+function twinOf(from: ClaimSource, unclippedEvaluations: Set<string>, unclippedMatrices: Set<string>): ClaimSource | null {
+  if ('evaluation' in from) return unclippedEvaluations.has(from.evaluation) ? { ...from, evaluation: clippedRole(from.evaluation) } : null;
+  if ('matrix' in from) return unclippedMatrices.has(from.matrix) ? { ...from, matrix: clippedMatrix(from.matrix) } : null;
   return null;
 }
 
@@ -40,11 +39,11 @@ export function withClippedAlternatives(experiment: ExperimentSpec): ExperimentS
     const metrics: Record<string, MetricClaim> = {};
     for (const [name, metric] of Object.entries(claim.metrics)) {
       metrics[name] = metric;
-      const twin = twinOf(metric.from.unit, unclippedEvaluations, unclippedMatrices);
+      const twin = twinOf(metric.from, unclippedEvaluations, unclippedMatrices);
       // Clean metrics do not depend on the attack: no twin for them.
       if (twin && !metric.from.metric.startsWith('clean_')) {
         const alternative = metric.alternative ? `${metric.alternative}; ${CLIPPED_ALTERNATIVE}` : CLIPPED_ALTERNATIVE;
-        metrics[`${name}_clipped`] = { ...metric, from: { unit: twin, metric: metric.from.metric }, alternative };
+        metrics[`${name}_clipped`] = { ...metric, from: twin, alternative };
       }
     }
     return { ...claim, metrics };

@@ -48,9 +48,9 @@ export const earlyStopping: ExperimentSpec = {
       id: 'P7',
       description: 'Early stopping on adversarial validation error + retraining on 60,000: mean test error 0.782% over 5 seeds (1600 units; 1.14% without adversarial training)',
       metrics: {
-        test_error_adversarial: { paper: 0.00782, tolerance: 0.003, from: { unit: 'selected-test', metric: 'clean_error' } },
-        test_error_baseline: { paper: 0.0114, tolerance: 0.003, from: { unit: 'baseline-test', metric: 'clean_error' } },
-        chosen_epochs: { paper: null, from: { unit: 'wide-adv-select', metric: 'best_epoch' } },
+        test_error_adversarial: { paper: 0.00782, tolerance: 0.003, from: { evaluation: 'selected-test', metric: 'clean_error' } },
+        test_error_baseline: { paper: 0.0114, tolerance: 0.003, from: { evaluation: 'baseline-test', metric: 'clean_error' } },
+        chosen_epochs: { paper: null, from: { model: 'wide-adv-select', metric: 'best_epoch' } },
       },
     },
   ],

@@ -30,9 +30,9 @@ export const ensembleExperiment: ExperimentSpec = {
       id: 'P14',
       description: 'FGSM crafted on the whole ensemble gives it 91.1% error; crafted on one member, 87.9%',
       metrics: {
-        ensemble_adv_error: { paper: 0.911, tolerance: 0.05, from: { unit: 'ensemble-fgsm', metric: 'adv_error' } },
-        member_adv_error: { paper: 0.879, tolerance: 0.05, from: { unit: 'member-to-ensemble-fgsm', metric: 'adv_error' } },
-        ensemble_clean_error: { paper: null, from: { unit: 'ensemble-fgsm', metric: 'clean_error' } },
+        ensemble_adv_error: { paper: 0.911, tolerance: 0.05, from: { evaluation: 'ensemble-fgsm', metric: 'adv_error' } },
+        member_adv_error: { paper: 0.879, tolerance: 0.05, from: { evaluation: 'member-to-ensemble-fgsm', metric: 'adv_error' } },
+        ensemble_clean_error: { paper: null, from: { evaluation: 'ensemble-fgsm', metric: 'clean_error' } },
       },
     },
   ],

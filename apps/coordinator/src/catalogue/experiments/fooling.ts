@@ -21,9 +21,9 @@ export const foolingExperiment: ExperimentSpec = {
       id: 'P17',
       description: 'Fooling images reach their target class (paper, CIFAR-10: mean success 75.3%, airplane lowest at 24.7%); here on MNIST',
       metrics: {
-        mean_success: { paper: null, from: { unit: 'maxout-fooling', metric: 'success_mean' } },
-        min_class_success: { paper: null, from: { unit: 'maxout-fooling', metric: 'success_min' } },
-        per_step_success: { paper: null, from: { unit: 'maxout-fooling', metric: 'per_step_success_mean' } },
+        mean_success: { paper: null, from: { analysis: 'maxout-fooling', metric: 'success_mean' } },
+        min_class_success: { paper: null, from: { analysis: 'maxout-fooling', metric: 'success_min' } },
+        per_step_success: { paper: null, from: { analysis: 'maxout-fooling', metric: 'per_step_success_mean' } },
       },
     },
   ],

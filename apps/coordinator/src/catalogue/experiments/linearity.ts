@@ -22,9 +22,9 @@ export const linearityExperiment: ExperimentSpec = {
       id: 'P19',
       description: 'Each logit is piecewise linear in ε: fraction of variance explained by a 3-segment piecewise-linear fit (mean over classes), against a single line',
       metrics: {
-        piecewise_linear_r2: { paper: null, from: { unit: 'maxout-linearity', metric: 'piecewise_r2_mean' } },
-        single_line_r2: { paper: null, from: { unit: 'maxout-linearity', metric: 'linear_r2_mean' } },
-        min_piecewise_linear_r2: { paper: null, from: { unit: 'maxout-linearity', metric: 'piecewise_r2_min' } },
+        piecewise_linear_r2: { paper: null, from: { analysis: 'maxout-linearity', metric: 'piecewise_r2_mean' } },
+        single_line_r2: { paper: null, from: { analysis: 'maxout-linearity', metric: 'linear_r2_mean' } },
+        min_piecewise_linear_r2: { paper: null, from: { analysis: 'maxout-linearity', metric: 'piecewise_r2_min' } },
       },
     },
   ],

@@ -30,8 +30,8 @@ export const logistic3v7: ExperimentSpec = {
       id: 'P4',
       description: 'Logistic regression, 3 vs 7: 1.6% clean error; FGSM ε=.25 gives 99% error (Fig. 2d)',
       metrics: {
-        clean_error: { paper: 0.016, tolerance: 0.005, from: { unit: 'logistic-fgsm', metric: 'clean_error' } },
-        adv_error: { paper: 0.99, tolerance: 0.02, from: { unit: 'logistic-fgsm', metric: 'adv_error' } },
+        clean_error: { paper: 0.016, tolerance: 0.005, from: { evaluation: 'logistic-fgsm', metric: 'clean_error' } },
+        adv_error: { paper: 0.99, tolerance: 0.02, from: { evaluation: 'logistic-fgsm', metric: 'adv_error' } },
       },
     },
   ],

@@ -6,7 +6,7 @@ import { fgsmAt } from './clipping.js';
 import type { ExperimentSpec, PresetName } from './types.js';
 
 const RUBBISH: Record<PresetName, number> = { smoke: 1000, cpu: 10000, paper: 10000 };
-const fromRubbish = (unit: string, metric: string) => ({ unit, metric });
+const fromRubbish = (analysis: string, metric: string) => ({ analysis, metric });
 
 /**
  * Appendix A: Gaussian "rubbish" inputs x ~ N(0, I₇₈₄) counted as errors when any class gets
@@ -58,8 +58,8 @@ export const rubbishExperiment: ExperimentSpec = {
       description: 'Training with rubbish as an extra "none" class drives rubbish error to 0% without changing clean error, but FGSM applied to rubbish still fools it',
       metrics: {
         rubbish_rate: { paper: 0, tolerance: 0.01, from: fromRubbish('rubbish-none-class', 'false_positive_rate') },
-        clean_error_with_none_class: { paper: null, from: { unit: 'none-class-clean', metric: 'clean_error' } },
-        clean_error_without: { paper: null, from: { unit: 'maxout-clean', metric: 'clean_error' } },
+        clean_error_with_none_class: { paper: null, from: { evaluation: 'none-class-clean', metric: 'clean_error' } },
+        clean_error_without: { paper: null, from: { evaluation: 'maxout-clean', metric: 'clean_error' } },
         rubbish_fgsm_rate: { paper: null, from: fromRubbish('rubbish-none-class-fgsm', 'false_positive_rate') },
       },
     },

@@ -81,14 +81,26 @@ export interface MetricClaim {
   tolerance?: number;
   /** The paper states a bound rather than a value ("over 5% training error"): ours must lie on its side. */
   bound?: 'atLeast' | 'atMost';
-  /** Which unit role (evaluation or analysis) and which of its metrics supplies the number. */
-  from: { unit: string; metric: string };
+  /** Which of the experiment's units supplies the number, and which of its metrics. */
+  from: ClaimSource;
   /**
    * Set on another reading of the claim (clipped FGSM, another definition of confidence): shown
    * beside the paper's value with its own status, but it does not decide the claim's status.
    */
   alternative?: string;
 }
+
+/**
+ * Where a claim's number comes from: a model, a named evaluation or analysis of the experiment, or one cell
+ * of one of its matrices. The planner resolves each to its units' role (catalogue/plan.ts,
+ * sourceRole) and refuses one that names nothing.
+ */
+export type ClaimSource =
+  /** A trained model's own numbers (the epochs early stopping chose). */
+  | { model: ModelRef; metric: string }
+  | { evaluation: string; metric: string }
+  | { analysis: string; metric: string }
+  | { matrix: string; source: ModelRef; target: ModelRef; metric: string };
 
 export interface ClaimSpec {
   id: string;
