@@ -69,9 +69,10 @@ export function maskingProbes(target: AttackTarget, x: tf.Tensor2D, labels: tf.T
   if (!Number.isFinite(clipMax - clipMin)) throw new Error('the masking probes need a bounded input box (clipMin, clipMax): the unbounded attack spans it');
 
   return tf.tidy(() => {
-    const fgsmCurve = options.epsilons.map((e) => count(wrong(fgsm(target, x, { ...box, eps: e }))));
-    const pgdCurve = options.epsilons.map((e) => count(wrong(pgd(target, x, { ...iterative(e), rng }))));
+    // FGSM draws nothing from `rng`, so computing it first leaves every random draw where it was.
     const fgsmWrong = wrong(fgsm(target, x, { ...box, eps }));
+    const fgsmCurve = options.epsilons.map((e) => count(e === eps ? fgsmWrong : wrong(fgsm(target, x, { ...box, eps: e }))));
+    const pgdCurve = options.epsilons.map((e) => count(wrong(pgd(target, x, { ...iterative(e), rng }))));
     const bimWrong = wrong(bim(target, x, iterative(eps)));
     const pgdWrong = wrong(pgd(target, x, { ...iterative(eps), rng }));
     const apgdWrong = wrong(apgdCe(target, x, { ...box, eps, steps, restarts: 1, rng }));

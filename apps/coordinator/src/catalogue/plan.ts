@@ -220,13 +220,14 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       for (const { model, attack, points } of curveRoles[curve.id]) for (const { eps, role } of points) evaluate(role, model, model, curveAttack(curve, attack, eps), 'test');
     }
 
-    const evaluationsPerCraft = new Map<string, number>();
     const battery = experiment.battery;
-    for (const { model, transfers } of battery ? batteryRoles : []) {
-      const { steps } = battery!.scale[preset];
-      for (const t of transfers) for (const kind of ['fgsm', 'pgd'] as const) evaluate(t[kind], t.from, model, batteryAttack(kind, battery!.eps, steps), 'test', undefined, batteryDataset(battery!, preset, dataset));
+    if (battery) {
+      const { steps } = battery.scale[preset];
+      for (const { model, transfers } of batteryRoles)
+        for (const t of transfers) for (const kind of ['fgsm', 'pgd'] as const) evaluate(t[kind], t.from, model, batteryAttack(kind, battery.eps, steps), 'test', undefined, batteryDataset(battery, preset, dataset));
     }
 
+    const evaluationsPerCraft = new Map<string, number>();
     const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split, on: e.on }) ?? '' : null);
     for (const e of evaluations) {
       const id = craftId(e);
@@ -254,10 +255,12 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
       const model = resolve(analysis.model, `analysis "${role}"`);
       add(role, seed, analysisConfig(analysis, model, dataset, preset, seed), model);
     }
-    for (const { model, role } of battery ? batteryRoles : []) {
-      const keys = resolve(model, `the battery's model "${model}"`);
-      const { steps, queries } = battery!.scale[preset];
-      add(role, seed, { kind: 'masking', dataset: batteryDataset(battery!, preset, dataset), model: keys, eps: battery!.eps, epsilons: battery!.epsilons, steps, queries, seed }, keys);
+    if (battery) {
+      const { steps, queries } = battery.scale[preset];
+      for (const { model, role } of batteryRoles) {
+        const keys = resolve(model, `the battery's model "${model}"`);
+        add(role, seed, { kind: 'masking', dataset: batteryDataset(battery, preset, dataset), model: keys, eps: battery.eps, epsilons: battery.epsilons, steps, queries, seed }, keys);
+      }
     }
   }
   return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles, batteryRoles };

@@ -50,7 +50,7 @@ function checkTableHtml(table: HtmlCheckTable, experiment: string): string {
     (r) =>
       `<tr><td>${esc(r.model)}</td><td class="num">${r.seed}</td>${r.cells.map((c) => (c ? `<td title="${esc(c.detail)}">${badge(c.status, c.tone)} <span class="pm">${esc(c.text)}</span></td>` : '<td class="muted">–</td>')).join('')}</tr>`,
   );
-  const failures = table.rows.flatMap((r) => r.cells.flatMap((c, i) => (c && c.tone === 'bad' ? [`<li>${esc(r.model)}, seed ${r.seed}, <code>${esc(table.columns[i])}</code>: ${esc(c.detail)}</li>`] : [])));
+  const failures = table.rows.flatMap((r) => r.cells.flatMap((c, i) => (c && c.status === 'fail' ? [`<li>${esc(r.model)}, seed ${r.seed}, <code>${esc(table.columns[i])}</code>: ${esc(c.detail)}</li>`] : [])));
   return [
     `<h3 id="${esc(htmlId('checks', experiment))}">Gradient-masking checks</h3>`,
     '<div class="scroll"><table class="checks"><thead>' + head + '</thead><tbody>',

@@ -117,13 +117,20 @@ export function qualificationWords(qualifications: ClaimQualification[]): string
 /** The checks of an experiment as a table: one row per model × seed, one column per check id. */
 export function checkTable(checks: CheckReport[]): { columns: string[]; rows: { model: string; seed: number; cells: (CheckReport | null)[] }[] } {
   const columns = [...new Set(checks.map((c) => c.id))];
-  const rows = new Map<string, { model: string; seed: number; cells: (CheckReport | null)[] }>();
+  type Row = { model: string; seed: number; cells: (CheckReport | null)[] };
+  const rows: Row[] = [];
+  const bySeed = new Map<string, Map<number, Row>>();
   for (const c of checks) {
-    const id = `${c.model}\u0000${c.seed}`;
-    if (!rows.has(id)) rows.set(id, { model: c.model, seed: c.seed, cells: columns.map(() => null) });
-    rows.get(id)!.cells[columns.indexOf(c.id)] = c;
+    if (!bySeed.has(c.model)) bySeed.set(c.model, new Map());
+    const seeds = bySeed.get(c.model)!;
+    if (!seeds.has(c.seed)) {
+      const row: Row = { model: c.model, seed: c.seed, cells: columns.map(() => null) };
+      seeds.set(c.seed, row);
+      rows.push(row);
+    }
+    seeds.get(c.seed)!.cells[columns.indexOf(c.id)] = c;
   }
-  return { columns, rows: [...rows.values()] };
+  return { columns, rows };
 }
 
 /** A check's value against its threshold in words: "12.0% (> 3.0%)" for rates. */
