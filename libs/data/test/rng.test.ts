@@ -46,6 +46,19 @@ describe('Rng', () => {
     expect(Math.abs(kept - 0.8)).toBeLessThan(0.02);
   });
 
+  it('draws the same numbers in bulk as one at a time, across chunks, and goes on from where they stopped', () => {
+    for (const n of [1, 4095, 4096, 4097, 10_001]) {
+      const bulk = Rng.fromSeed(11);
+      const single = Rng.fromSeed(11);
+      const u = bulk.fillUniform(new Float32Array(n), -0.5, 2);
+      expect([...u]).toEqual(draws(single, n).map((x) => Math.fround(-0.5 + 2.5 * x)));
+      const mask = bulk.fillDropoutMask(new Float32Array(n), 0.8, 1);
+      expect([...mask]).toEqual(draws(single, n).map((x) => (x < 0.8 ? 1 : 0)));
+      expect(draws(bulk, 5)).toEqual(draws(single, 5));
+      expect(bulk.state()).toEqual(single.state());
+    }
+  });
+
   it('makes permutations of 0..n-1', () => {
     const p = Rng.fromSeed(9).permutation(50);
     expect([...p].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));

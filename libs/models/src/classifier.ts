@@ -201,7 +201,8 @@ export class Classifier {
         const limit = maxNorm === undefined ? this.spec.maxColumnNorm : maxNorm;
         if (limit === null) continue;
         const norms = tf.sqrt(tf.sum(tf.square(weights), 0, true));
-        const scale = tf.minimum(1, tf.div(limit, tf.maximum(norms, 1e-7)));
+        // limit / max(norm, limit): limit/norm past the limit, exactly 1 within it, in two ops.
+        const scale = tf.div(limit, tf.maximum(norms, limit));
         weights.assign(tf.mul(weights, scale) as tf.Tensor2D);
       }
     });

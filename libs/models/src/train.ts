@@ -141,6 +141,21 @@ function batchCost(model: Classifier, inputs: [tf.Tensor2D, number][], masks: Dr
 }
 
 /**
+ * ∇ of lr·f() (the update −lr·∇f the momentum step needs, with no pass over the weights to
+ * multiply by lr: the backward pass starts from lr instead of 1) and f() itself, unscaled, for the
+ * loss the epoch reports. That value is kept (tf.keep): the caller disposes it.
+ */
+function scaledGradients(f: () => tf.Scalar, learningRate: number, variables: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  let value: tf.Scalar | null = null;
+  const { value: scaled, grads } = tf.variableGrads(() => {
+    value = tf.keep(f());
+    return tf.mul(value, learningRate) as tf.Scalar;
+  }, variables);
+  scaled.dispose();
+  return { value: value!, grads };
+}
+
+/**
  * ∇θ of J̃ = α J(x) + (1 − α) J(x + ε sign ∇ₓJ(x)) (+ the penalty) in two passes instead of three:
  * the backward pass of the clean term yields ∇ₓ (of α J, the same sign for α > 0) beside ∇θ, so
  * the adversarial input needs no pass of its own (objectiveInputs' FGSM is a forward and backward
@@ -153,16 +168,22 @@ function adversarialStepGradients(
   masks: DropoutMasks,
   targets: tf.Tensor2D,
   objective: Extract<Objective, { kind: 'adversarial' }>,
+  learningRate: number,
 ): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   const variables = model.variables;
   const input = tf.variable(x, true);
   try {
-    const clean = tf.variableGrads(() => batchCost(model, [[input, objective.alpha]], masks, targets), [...variables, input]);
+    // ∇ₓ of lr·α·J has the sign of ∇ₓJ (lr, α > 0), so the FGSM step is the same.
+    const clean = scaledGradients(() => batchCost(model, [[input, objective.alpha]], masks, targets), learningRate, [...variables, input]);
     const step = linfStep(clean.grads[input.name] as tf.Tensor2D, objective.eps);
     const xAdv = objective.clip ? clipToRange(tf.add(x, step), 0, 1) : (tf.add(x, step) as tf.Tensor2D);
-    const adversarial = tf.variableGrads(() => tf.mul(model.loss(model.scores(xAdv, masks), targets), 1 - objective.alpha) as tf.Scalar, variables);
+    const adversarial = scaledGradients(() => tf.mul(model.loss(model.scores(xAdv, masks), targets), 1 - objective.alpha) as tf.Scalar, learningRate, variables);
     const grads = Object.fromEntries(variables.map((v) => [v.name, tf.add(clean.grads[v.name], adversarial.grads[v.name])]));
-    return { value: tf.add(clean.value, adversarial.value) as tf.Scalar, grads };
+    const value = tf.add(clean.value, adversarial.value) as tf.Scalar;
+    // Kept (scaledGradients), so no enclosing tidy releases them.
+    clean.value.dispose();
+    adversarial.value.dispose();
+    return { value, grads };
   } finally {
     input.dispose();
   }
@@ -231,13 +252,14 @@ export class Trainer {
           const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
           const targets = model.targets(labels);
           const masks = dropoutMasks(model, size, this.streams.dropout);
+          // grads are of lr·J̃ (scaledGradients): v ← m v − lr ∇J̃ is one multiply and one subtract.
           const { value, grads } =
             config.objective.kind === 'adversarial' && config.objective.alpha > 0
-              ? adversarialStepGradients(model, x, masks, targets, config.objective)
-              : tf.variableGrads(() => batchCost(model, objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise), masks, targets), variables);
+              ? adversarialStepGradients(model, x, masks, targets, config.objective, learningRate)
+              : scaledGradients(() => batchCost(model, objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise), masks, targets), learningRate, variables);
           variables.forEach((v, i) => {
             const velocity = this.velocities[i];
-            velocity.assign(tf.sub(tf.mul(velocity, momentum), tf.mul(grads[v.name], learningRate)));
+            velocity.assign(tf.sub(tf.mul(velocity, momentum), grads[v.name]));
             v.assign(tf.add(v, velocity));
           });
           return value;

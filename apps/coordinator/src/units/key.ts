@@ -8,9 +8,10 @@ import type { UnitConfig } from './types.js';
  * stale cached results are not mistaken for current ones, while the other kinds' results (trained
  * models above all) stay valid. History: 2 for all kinds at the start of this table; fooling 3
  * added per-step success rates; train 3 is the paper's protocol (absolute schedules, unscaled input
- * dropout, best-epoch weights, the continued stage).
+ * dropout, best-epoch weights, the continued stage); train 4 backpropagates from lr instead of 1
+ * (the update needs no multiply by lr), which moves the weights by rounding only.
  */
-export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 3, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3, masking: 1 };
+export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 4, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, fooling: 3, masking: 1 };
 
 /**
  * Bumped when one training objective's step changes what it computes, so that only its models are
