@@ -8,6 +8,7 @@ import type { Executor } from '../src/schedule/executor.js';
 import { planExperiment } from '../src/catalogue/plan.js';
 import { unitKey } from '../src/units/key.js';
 import { runUnits } from '../src/schedule/scheduler.js';
+import { bottomLevels } from '../src/schedule/cost.js';
 import { RunStore } from '../src/units/store.js';
 import { unitFiles } from '../src/units/files.js';
 import { digestUnitFiles } from '../src/units/integrity.js';
@@ -171,7 +172,33 @@ describe('runUnits ordering', () => {
     };
     await runUnits(plan.units, { executor, store: store(), retries: 0, maxInFlight: 1 });
     expect(peak).toBe(1);
-    // With one slot: softmax#1 trains, then its evaluation runs before any further training.
-    expect(order.slice(0, 2)).toEqual(['softmax#1', 'softmax-fgsm#1']);
+    // With one slot: maxout#1 (the longest chain) trains, then its evaluations run before any further training.
+    expect(order[0]).toBe('maxout#1');
+    expect(order[1]).toMatch(/^(?!maxout#).*maxout.*#1$/);
+    expect(order.indexOf('softmax#1')).toBeGreaterThan(order.lastIndexOf('maxout-fgsm#1'));
+  });
+
+  it('starts the costliest training first, so short units fill the end instead of a worker idling', async () => {
+    // fgsm-baseline cpu, 5 seeds on 2 workers: each maxout net costs ~100× a softmax regression.
+    const plan = planExperiment(experiment, 'cpu', [1, 2, 3, 4, 5], 'sum');
+    const levels = bottomLevels(plan.units);
+    const train = (role: string, seed: number) => plan.units.find((u) => u.role === role && u.seed === seed)!.key;
+    expect(levels.get(train('maxout', 1))! / levels.get(train('softmax', 1))!).toBeGreaterThan(20);
+    // Virtual time: a unit lasts its estimated cost (scaled), so the order is all that matters.
+    const scale = 40 / levels.get(train('maxout', 1))!;
+    const started: string[] = [];
+    const executor: Executor = {
+      async run(unit) {
+        started.push(unit.role);
+        const own = levels.get(unit.key)! - Math.max(0, ...plan.units.filter((u) => u.dependsOn.includes(unit.key)).map((u) => levels.get(u.key)!));
+        await new Promise((r) => setTimeout(r, Math.max(1, own * scale)));
+        return { metrics: {}, backend: 'fake', computeSeconds: 0, run: fakeRun };
+      },
+      async close() {},
+    };
+    await runUnits(plan.units, { executor, store: store(), retries: 0, maxInFlight: 2 });
+    const trainings = started.filter((role) => role === 'maxout' || role === 'softmax');
+    // All five maxout nets start before the first softmax regression.
+    expect(trainings.slice(0, 5)).toEqual(['maxout', 'maxout', 'maxout', 'maxout', 'maxout']);
   });
 });

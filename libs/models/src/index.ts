@@ -10,3 +10,4 @@ export { Ensemble, type Predictor } from './ensemble.js';
 export { saveModel, loadModel } from './serialize.js';
 export { convMaxoutSpec, convGeometry, convMaxoutForward, type ConvGeometry } from './conv-maxout.js';
 export type { ConvMaxoutLayerSpec } from './spec.js';
+export { forwardMatMuls, forwardFlops, type LayerMatMul } from './flops.js';

@@ -1,4 +1,4 @@
-import type { ModelSpec } from '@advx/models';
+import { forwardMatMuls, type ModelSpec } from '@advx/models';
 
 /**
  * matMul FLOPs (2·m·k·n each) of the dense maxout nets the bench times. Only matMuls count: bias
@@ -19,16 +19,10 @@ export interface StepFlops {
 
 /** Per-layer [fanIn, columns] of a dense (non-conv) ModelSpec with a dense head. */
 export function denseShapes(spec: ModelSpec, inputSize: number, numClasses: number): [number, number][] {
-  const shapes: [number, number][] = [];
-  let width = inputSize;
-  for (const layer of spec.hidden) {
-    if (layer.kind !== 'maxout') throw new Error(`flop count covers dense maxout layers only, not ${layer.kind}`);
-    shapes.push([width, layer.units * layer.pieces]);
-    width = layer.units;
-  }
   if (spec.head === 'rbf') throw new Error('flop count does not cover the rbf head');
-  shapes.push([width, spec.outputs ?? numClasses]);
-  return shapes;
+  const conv = spec.hidden.find((layer) => layer.kind !== 'maxout');
+  if (conv) throw new Error(`flop count covers dense maxout layers only, not ${conv.kind}`);
+  return forwardMatMuls(spec, inputSize, numClasses).map(({ fanIn, columns }) => [fanIn, columns]);
 }
 
 export function stepFlops(spec: ModelSpec, inputSize: number, numClasses: number): StepFlops {
