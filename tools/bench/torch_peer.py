@@ -10,7 +10,9 @@ incoming weights after every step. Timed:
   fgsm       examples/s of FGSM (eps .25, true labels, no dropout) on 1,000 images in batches
 plus an n x n float32 torch.mm for the SGEMM peak at the same thread count.
 Prints one JSON object on stdout. Usage:
-  python3 tools/bench/torch_peer.py --threads 1 [--batch 128 --steps 20 --warmup 1 --reps 7 ...]
+  python3 tools/bench/torch_peer.py --threads 1 [--units 240 --batch 128 --steps 20 --warmup 1 --reps 7 ...]
+The adversarial step takes grad_x from the clean term's backward pass, as advx's does (two passes, not
+three), so the two sides compute the same gradient with the same work.
 """
 import argparse
 import json
@@ -25,17 +27,18 @@ KEEP_IN, KEEP_HID, MAX_NORM, INIT = 0.8, 0.5, 1.9365, 0.005
 
 
 class Maxout(torch.nn.Module):
-    def __init__(self):
+    def __init__(self, units=UNITS):
         super().__init__()
+        self.units = units
         g = torch.Generator().manual_seed(1)
         def dense(fan_in, cols):
             # [in, out] like advx's weights, so the max-norm is over columns (per unit).
             w = torch.nn.Parameter((torch.rand(fan_in, cols, generator=g) * 2 - 1) * INIT)
             b = torch.nn.Parameter(torch.zeros(cols))
             return w, b
-        self.w0, self.b0 = dense(INPUT, UNITS * PIECES)
-        self.w1, self.b1 = dense(UNITS, UNITS * PIECES)
-        self.w2, self.b2 = dense(UNITS, CLASSES)
+        self.w0, self.b0 = dense(INPUT, units * PIECES)
+        self.w1, self.b1 = dense(units, units * PIECES)
+        self.w2, self.b2 = dense(units, CLASSES)
 
     def forward(self, x, masks=None):
         h = x
@@ -53,9 +56,9 @@ class Maxout(torch.nn.Module):
                 w.mul_(torch.clamp(MAX_NORM / norms, max=1.0))
 
 
-def masks_for(batch):
+def masks_for(batch, units):
     return [torch.empty(batch, width).bernoulli_(keep).div_(keep)
-            for width, keep in ((INPUT, KEEP_IN), (UNITS, KEEP_HID), (UNITS, KEEP_HID))]
+            for width, keep in ((INPUT, KEEP_IN), (units, KEEP_HID), (units, KEEP_HID))]
 
 
 def fgsm(model, x, y, eps, masks=None):
@@ -66,7 +69,7 @@ def fgsm(model, x, y, eps, masks=None):
 
 
 def time_training(args, adversarial):
-    model = Maxout()
+    model = Maxout(args.units)
     params = list(model.parameters())
     velocity = [torch.zeros_like(p) for p in params]
     lr, momentum = 0.01, 0.5
@@ -82,13 +85,20 @@ def time_training(args, adversarial):
         loss_sum = torch.zeros(())
         for s in range(0, n, args.batch):
             x, y = xs[s:s + args.batch], ys[s:s + args.batch]
-            masks = masks_for(x.shape[0])
+            masks = masks_for(x.shape[0], args.units)
             if adversarial:
-                x_adv = fgsm(model, x, y, 0.25, masks)
-                loss = 0.5 * F.cross_entropy(model(x, masks), y) + 0.5 * F.cross_entropy(model(x_adv, masks), y)
+                # grad_x of the clean term comes with its parameter gradients: one backward for both.
+                x_in = x.detach().requires_grad_(True)
+                clean = 0.5 * F.cross_entropy(model(x_in, masks), y)
+                *g_clean, g_x = torch.autograd.grad(clean, params + [x_in])
+                x_adv = (x + 0.25 * g_x.sign()).detach()
+                adv = 0.5 * F.cross_entropy(model(x_adv, masks), y)
+                g_adv = torch.autograd.grad(adv, params)
+                grads = [a + b for a, b in zip(g_clean, g_adv)]
+                loss = clean + adv
             else:
                 loss = F.cross_entropy(model(x, masks), y)
-            grads = torch.autograd.grad(loss, params)
+                grads = torch.autograd.grad(loss, params)
             with torch.no_grad():
                 for p, v, gr in zip(params, velocity, grads):
                     v.mul_(momentum).sub_(gr, alpha=lr)
@@ -102,7 +112,7 @@ def time_training(args, adversarial):
 
 
 def time_fgsm(args):
-    model = Maxout()
+    model = Maxout(args.units)
     for p in model.parameters():
         p.requires_grad_(False)
     g = torch.Generator().manual_seed(4)
@@ -136,6 +146,7 @@ def summary(rates):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--units", type=int, default=UNITS)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=1)
@@ -159,6 +170,8 @@ def main():
     print(json.dumps({
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "units": args.units,
+        "batch": args.batch,
         "train_ex_s": train["median"],
         "adv_train_ex_s": adv["median"],
         "fgsm_ex_s": fg["median"],

@@ -7,7 +7,7 @@ import { stepFlops } from './bench/flops.js';
 import { runChild, type ChildResult, type ChildSettings } from './bench/measure.js';
 import { parseBenchArgs, type BenchOptions } from './bench/options.js';
 import { optionsOrExitCode } from './support/command-line.js';
-import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry } from './bench/report.js';
+import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry, type PeerWorkload } from './bench/report.js';
 import { runSweepOnce, type FarmRow, type FarmSection, type MemoryRow, type SweepExecutor, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
 import { maxoutSpec, type BackendName } from '@advx/models';
 import { writeFileAtomic } from './support/atomic-write.js';
@@ -59,19 +59,22 @@ function runChildProcess(settings: ChildSettings): Promise<ChildOutcome> {
 
 async function measureBackends(o: BenchOptions): Promise<Record<string, BackendEntry | { error: string }>> {
   const base = { batch: o.batch, steps: o.steps, warmup: o.warmup, reps: o.reps, fgsmCount: o.fgsmCount, fgsmBatch: o.fgsmBatch, sgemmReps: o.sgemmReps };
-  const plan: { backend: BackendName; threads: (number | null)[]; sgemmSize: number }[] = [
-    { backend: 'tensorflow', threads: o.threads, sgemmSize: o.sgemmSize },
+  // The further workloads and the kernel profile are the native backend's: the others are the fallback.
+  const native = { workloads: o.workloads, profileSteps: o.profileSteps };
+  const fallback = { workloads: [], profileSteps: 0 };
+  const plan: { backend: BackendName; threads: (number | null)[]; sgemmSize: number; extra: typeof native }[] = [
+    { backend: 'tensorflow', threads: o.threads, sgemmSize: o.sgemmSize, extra: native },
     // wasm and cpu ignore TF_NUM_INTRAOP_THREADS; wasm reports its own XNNPACK thread count.
-    { backend: 'wasm', threads: [null], sgemmSize: Math.min(o.sgemmSize, 1024) },
+    { backend: 'wasm', threads: [null], sgemmSize: Math.min(o.sgemmSize, 1024), extra: fallback },
   ];
-  if (o.includeCpu) plan.push({ backend: 'cpu', threads: [null], sgemmSize: Math.min(o.sgemmSize, 512) });
+  if (o.includeCpu) plan.push({ backend: 'cpu', threads: [null], sgemmSize: Math.min(o.sgemmSize, 512), extra: fallback });
   const backends: Record<string, BackendEntry | { error: string }> = {};
-  for (const { backend, threads, sgemmSize } of plan) {
+  for (const { backend, threads, sgemmSize, extra } of plan) {
     const runs: ChildResult[] = [];
     const errors: string[] = [];
     for (const t of threads) {
       log(`${backend}${t !== null ? ` with TF_NUM_INTRAOP_THREADS=${t}` : ''}: starting (${o.warmup} warm-up + ${o.reps} reps × ${o.steps} steps of ${o.batch})`);
-      const { result, error } = await runChildProcess({ ...base, backend, threads: t, sgemmSize });
+      const { result, error } = await runChildProcess({ ...base, ...extra, backend, threads: t, sgemmSize });
       if (result) {
         runs.push(result);
         log(`${backend}${t !== null ? ` ×${t}` : ''}: train ${result.train_ex_s.toFixed(0)} ex/s (${result.gflops.toFixed(1)} GFLOP/s), no-dropout ${result.train_nodrop_ex_s.toFixed(0)}, adv ${result.adv_train_ex_s.toFixed(0)}, FGSM ${result.fgsm_ex_s.toFixed(0)} ex/s` + (result.sgemm ? `, SGEMM ${result.sgemm.size}² ${result.sgemm.best_gflops.toFixed(1)} GFLOP/s` : ''));
@@ -108,6 +111,18 @@ function torchAvailable(python: string): string | null {
   return null;
 }
 
+type PeerRun = Omit<PeerEntry, 'gflops' | 'ratios' | 'workloads'>;
+
+/** One torch_peer.py process: the net of `units` at `batch`, `threads` threads. */
+function runTorchPeer(o: BenchOptions, threads: number, units: number, batch: number, sgemmSize: number): { run: PeerRun | null; error: string | null } {
+  const args = [resolve(root, 'tools/bench/torch_peer.py'), '--threads', String(threads), '--units', String(units), '--batch', String(batch), '--steps', String(o.steps), '--warmup', String(o.warmup), '--reps', String(o.reps), '--fgsm-count', String(o.fgsmCount), '--fgsm-batch', String(o.fgsmBatch), '--sgemm-size', String(sgemmSize), '--sgemm-reps', String(o.sgemmReps)];
+  const run = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) }, maxBuffer: 16 << 20 });
+  if (run.status !== 0) return { run: null, error: `torch_peer.py --threads ${threads} --units ${units} --batch ${batch} exited ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}` };
+  return { run: JSON.parse(run.stdout.trim().split('\n').pop()!) as PeerRun, error: null };
+}
+
+const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : null);
+
 async function runPeer(o: BenchOptions, tf: BackendEntry | null): Promise<{ peer: Record<string, PeerEntry> | null; reason: string | null }> {
   if (!o.peer) return { peer: null, reason: 'skipped (--no-peer)' };
   const missing = torchAvailable(o.python);
@@ -119,16 +134,29 @@ async function runPeer(o: BenchOptions, tf: BackendEntry | null): Promise<{ peer
   const peer: Record<string, PeerEntry> = {};
   for (const t of o.threads) {
     log(`PyTorch peer with torch.set_num_threads(${t}): starting`);
-    const args = [resolve(root, 'tools/bench/torch_peer.py'), '--threads', String(t), '--batch', String(o.batch), '--steps', String(o.steps), '--warmup', String(o.warmup), '--reps', String(o.reps), '--fgsm-count', String(o.fgsmCount), '--fgsm-batch', String(o.fgsmBatch), '--sgemm-size', String(o.sgemmSize), '--sgemm-reps', String(o.sgemmReps)];
-    const run = spawnSync(o.python, args, { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(t), MKL_NUM_THREADS: String(t) }, maxBuffer: 16 << 20 });
-    if (run.status !== 0) {
-      const reason = `torch_peer.py --threads ${t} exited ${run.status}: ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
-      log(`PyTorch peer FAILED: ${reason}`);
-      return { peer: null, reason };
+    const { run: p, error } = runTorchPeer(o, t, 240, o.batch, o.sgemmSize);
+    if (!p) {
+      log(`PyTorch peer FAILED: ${error}`);
+      return { peer: null, reason: error };
     }
-    const p = JSON.parse(run.stdout.trim().split('\n').pop()!) as Omit<PeerEntry, 'gflops' | 'ratios'>;
     const mine = tf?.runs.find((r) => r.threads === t) ?? null;
-    const div = (a: number | undefined, b: number | undefined) => (a !== undefined && b ? a / b : null);
+    const workloads: PeerWorkload[] = [];
+    for (const w of o.workloads) {
+      const { run: pw, error: wError } = runTorchPeer(o, t, w.units, w.batch, 0);
+      if (!pw) {
+        log(`PyTorch peer FAILED: ${wError}`);
+        return { peer: null, reason: wError };
+      }
+      const ours = mine?.workloads?.find((x) => x.units === w.units && x.batch === w.batch);
+      workloads.push({
+        ...w,
+        train_ex_s: pw.train_ex_s,
+        adv_train_ex_s: pw.adv_train_ex_s,
+        fgsm_ex_s: pw.fgsm_ex_s,
+        ratios: { train: div(ours?.train_ex_s, pw.train_ex_s), adv_train: div(ours?.adv_train_ex_s, pw.adv_train_ex_s), fgsm: div(ours?.fgsm_ex_s, pw.fgsm_ex_s) },
+      });
+      log(`PyTorch ×${t}, ${w.units} units, batch ${w.batch}: train ${pw.train_ex_s.toFixed(0)} ex/s, adv ${pw.adv_train_ex_s.toFixed(0)}, FGSM ${pw.fgsm_ex_s.toFixed(0)}; tensorflow/PyTorch train ${workloads.at(-1)!.ratios.train?.toFixed(2) ?? '–'}×`);
+    }
     peer[`threads${t}`] = {
       ...p,
       gflops: (p.train_ex_s * flopsPerExample.train) / 1e9,
@@ -138,6 +166,7 @@ async function runPeer(o: BenchOptions, tf: BackendEntry | null): Promise<{ peer
         fgsm: div(mine?.fgsm_ex_s, p.fgsm_ex_s),
         sgemm: div(mine?.sgemm?.best_gflops, p.sgemm?.best_gflops),
       },
+      workloads,
     };
     log(`PyTorch ×${t}: train ${p.train_ex_s.toFixed(0)} ex/s, adv ${p.adv_train_ex_s.toFixed(0)}, FGSM ${p.fgsm_ex_s.toFixed(0)}` + (p.sgemm ? `, SGEMM ${p.sgemm.best_gflops.toFixed(1)} GFLOP/s` : '') + `; tensorflow/PyTorch train ${peer[`threads${t}`].ratios.train?.toFixed(2) ?? '–'}×`);
   }

@@ -3,7 +3,8 @@ import { fgsm } from '@advx/attacks';
 import { Rng } from '@advx/data';
 import { asAttackTarget, Classifier, maxoutSpec, selectBackend, train, type BackendName, type ModelSpec, type Objective, type TrainConfig, type TrainData } from '@advx/models';
 import { stepFlops } from './flops.js';
-import type { BenchOptions } from './options.js';
+import type { BenchOptions, Workload } from './options.js';
+import { profileTrainingStep, type StepProfile } from './profile.js';
 
 /**
  * One backend's measurements, run inside its own child process (tfjs backends and TensorFlow's
@@ -11,11 +12,21 @@ import type { BenchOptions } from './options.js';
  * sweeps run: dropout masks from our PRNG, momentum SGD, max-norm), `fgsm` via `asAttackTarget`.
  */
 /** What one measuring child process is told: the bench's settings, for one backend and thread count. */
-export type ChildSettings = Pick<BenchOptions, 'batch' | 'steps' | 'warmup' | 'reps' | 'fgsmCount' | 'fgsmBatch' | 'sgemmSize' | 'sgemmReps'> & {
+export type ChildSettings = Pick<BenchOptions, 'batch' | 'steps' | 'warmup' | 'reps' | 'fgsmCount' | 'fgsmBatch' | 'sgemmSize' | 'sgemmReps' | 'workloads'> & {
   backend: BackendName;
   /** TF_NUM_INTRAOP_THREADS the parent set for this process (null = left to TensorFlow). */
   threads: number | null;
+  /** Steps of the headline training step to profile kernel by kernel (0 = no profile). */
+  profileSteps: number;
 };
+
+export interface WorkloadResult extends Workload {
+  train_ex_s: number;
+  adv_train_ex_s: number;
+  fgsm_ex_s: number;
+  /** matMul GFLOP/s of its training step. */
+  gflops: number;
+}
 
 export interface Timing {
   /** Median over the timed repetitions (the headline number). */
@@ -46,6 +57,9 @@ export interface ChildResult {
   tensors: Record<string, number>;
   /** Milliseconds to draw one step's dropout masks with the project's PRNG (no tfjs involved). */
   mask_ms_per_step: number;
+  workloads: WorkloadResult[];
+  /** Where one headline training step's time goes, by kernel (profile.ts); null when not profiled. */
+  profile: StepProfile | null;
   maxRSSkB: number;
   seconds: number;
 }
@@ -67,10 +81,14 @@ function syntheticData(count: number, rng: Rng): TrainData {
 }
 
 /** examples/s of each `train` epoch after the warm-up ones; one epoch = `steps` full batches. */
-async function timeTraining(spec: ModelSpec, objective: Objective, s: ChildSettings, data: TrainData): Promise<number[]> {
+/** The bench's training config: lr small and constant so random labels never diverge (schedule values do not change the work). */
+export function benchTrainConfig(epochs: number, batchSize: number, objective: Objective): TrainConfig {
+  return { epochs, batchSize, learningRate: { initial: 0.01, decayFactor: 1, min: 0 }, momentum: { initial: 0.5, final: 0.5, startEpoch: 1, saturateEpoch: 1 }, objective };
+}
+
+async function timeTraining(spec: ModelSpec, objective: Objective, s: ChildSettings, data: TrainData, batch = s.batch): Promise<number[]> {
   const model = new Classifier(spec, INPUT, CLASSES, Rng.fromSeed(1));
-  // lr small and constant so 'random labels' never diverge; schedule values do not change the work.
-  const config: TrainConfig = { epochs: s.warmup + s.reps, batchSize: s.batch, learningRate: { initial: 0.01, decayFactor: 1, min: 0 }, momentum: { initial: 0.5, final: 0.5, startEpoch: 1, saturateEpoch: 1 }, objective };
+  const config = benchTrainConfig(s.warmup + s.reps, batch, objective);
   const rates: number[] = [];
   try {
     await train(model, data, config, Rng.fromSeed(2), {
@@ -85,8 +103,8 @@ async function timeTraining(spec: ModelSpec, objective: Objective, s: ChildSetti
 }
 
 /** FGSM (ε = .25, true labels, no dropout) on `count` images in batches, as evaluation units do. */
-function timeFgsm(s: ChildSettings, data: TrainData): number[] {
-  const model = new Classifier(maxoutSpec(), INPUT, CLASSES, Rng.fromSeed(1));
+function timeFgsm(s: ChildSettings, data: TrainData, spec = maxoutSpec()): number[] {
+  const model = new Classifier(spec, INPUT, CLASSES, Rng.fromSeed(1));
   const target = asAttackTarget(model);
   const once = () => {
     for (let start = 0; start < s.fgsmCount; start += s.fgsmBatch) {
@@ -180,6 +198,17 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
   const fgsmT = summarize(await phase('fgsm', () => timeFgsm(s, fgsmData)));
   const maskMs = await phase('masks', () => timeMaskDrawing(s.batch, Math.max(10, s.reps * s.steps)));
   const sgemm = s.sgemmSize > 0 ? await phase('sgemm', () => timeSgemm(s.sgemmSize, s.sgemmReps)) : null;
+  const workloads: WorkloadResult[] = [];
+  for (const w of s.workloads) {
+    const spec = maxoutSpec({ units: w.units });
+    const wData = syntheticData(w.batch * s.steps, Rng.fromSeed(3));
+    const name = `${w.units} units, batch ${w.batch}`;
+    const trainRate = summarize(await phase(`${name}: train`, () => timeTraining(spec, { kind: 'clean' }, s, wData, w.batch))).median;
+    const advRate = summarize(await phase(`${name}: adv_train`, () => timeTraining(spec, adversarial, s, wData, w.batch))).median;
+    const fgsmRate = summarize(await phase(`${name}: fgsm`, () => timeFgsm(s, fgsmData, spec))).median;
+    workloads.push({ ...w, train_ex_s: trainRate, adv_train_ex_s: advRate, fgsm_ex_s: fgsmRate, gflops: (trainRate * stepFlops(spec, INPUT, CLASSES).train) / 1e9 });
+  }
+  const profile = s.profileSteps > 0 ? await phase('profile', () => profileTrainingStep(maxoutSpec(), data, benchTrainConfig(1, s.batch, { kind: 'clean' }), s.profileSteps)) : null;
 
   return {
     backend: info.name,
@@ -198,6 +227,8 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
     flopsPerExample: flops,
     tensors,
     mask_ms_per_step: maskMs,
+    workloads,
+    profile,
     maxRSSkB: process.resourceUsage().maxRSS,
     seconds: (performance.now() - started) / 1000,
   };

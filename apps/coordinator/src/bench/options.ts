@@ -1,7 +1,25 @@
 import { Command } from 'commander';
 import { availableParallelism } from 'node:os';
 
-import { integerAtLeast, parseCommand } from '../support/command-line.js';
+import { integerAtLeast, parseCommand, UsageError } from '../support/command-line.js';
+
+/** A maxout net (2 × units × 5 pieces) at a batch size: the bench's further rows (P7's 1,600-unit net, the protocol's batch 100). */
+export interface Workload {
+  units: number;
+  batch: number;
+}
+
+/** `240x100,1600x100` → units × batch pairs. */
+function parseWorkloads(value: string): Workload[] {
+  if (value.trim() === 'none') return [];
+  return value.split(',').map((item) => {
+    const match = /^\s*(\d+)x(\d+)\s*$/.exec(item);
+    const units = match ? Number(match[1]) : 0;
+    const batch = match ? Number(match[2]) : 0;
+    if (!match || units < 1 || batch < 1) throw new UsageError(`--workloads: '${item.trim()}' is not UNITSxBATCH (e.g. 1600x100); give a comma-separated list, or 'none'`);
+    return { units, batch };
+  });
+}
 
 export interface BenchOptions {
   quick: boolean;
@@ -18,6 +36,10 @@ export interface BenchOptions {
   reps: number;
   fgsmCount: number;
   fgsmBatch: number;
+  /** Further (units, batch) rows, timed on the tensorflow backend and the PyTorch peer at every thread setting. */
+  workloads: Workload[];
+  /** Steps of the headline training step profiled by kernel on the tensorflow backend (0 = none). */
+  profileSteps: number;
   /** n of the n×n SGEMM; 0 skips it. */
   sgemmSize: number;
   sgemmReps: number;
@@ -56,6 +78,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     .option('--reps <n>', 'timed repetitions (the median is reported)', positiveInt('--reps'))
     .option('--fgsm-count <n>', 'images per FGSM repetition', positiveInt('--fgsm-count'), 1000)
     .option('--fgsm-batch <n>', 'FGSM batch (evaluation units use 500)', positiveInt('--fgsm-batch'), 500)
+    .option('--workloads <list>', "further nets as UNITSxBATCH, comma-separated, or 'none' (default 240x100,1600x100: the protocol's batch, P7's net)", parseWorkloads)
+    .option('--profile-steps <n>', 'training steps profiled kernel by kernel (0 = no profile)', nonNegativeInt('--profile-steps'))
     .option('--sgemm-size <n>', 'n of the n×n SGEMM peak (0 = skip)', nonNegativeInt('--sgemm-size'))
     .option('--sgemm-reps <n>', 'timed SGEMM repetitions', positiveInt('--sgemm-reps'))
     .option('--experiment <id>', 'experiment of the threads and memory sweeps', 'fgsm-baseline')
@@ -86,6 +110,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     reps: o.reps ?? (quick ? 3 : 7),
     fgsmCount: o.fgsmCount,
     fgsmBatch: o.fgsmBatch,
+    workloads: o.workloads ?? (quick ? [{ units: 240, batch: 100 }] : [{ units: 240, batch: 100 }, { units: 1600, batch: 100 }]),
+    profileSteps: o.profileSteps ?? (quick ? 2 : 10),
     sgemmSize: o.sgemmSize ?? (quick ? 1024 : 4096),
     sgemmReps: o.sgemmReps ?? (quick ? 2 : 5),
     experiment: o.experiment,

@@ -1,4 +1,5 @@
 import type { ChildResult } from './measure.js';
+import type { Workload } from './options.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { FarmSection, MemoryRow, ThreadsSection } from './sweeps.js';
 
@@ -31,6 +32,16 @@ export interface PeerEntry {
   /** tensorflow backend at the same TF_NUM_INTRAOP_THREADS ÷ PyTorch (> 1 = tfjs faster). */
   ratios: { train: number | null; adv_train: number | null; fgsm: number | null; sgemm: number | null };
   timings: Record<string, unknown>;
+  /** The further workloads (bench/options.ts) at these threads. */
+  workloads: PeerWorkload[];
+}
+
+export interface PeerWorkload extends Workload {
+  train_ex_s: number;
+  adv_train_ex_s: number;
+  fgsm_ex_s: number;
+  /** tensorflow at the same threads ÷ PyTorch. */
+  ratios: { train: number | null; adv_train: number | null; fgsm: number | null };
 }
 
 export interface BenchReport {
@@ -154,6 +165,8 @@ export function renderMarkdown(r: BenchReport): string {
   if (!r.peer) lines.push('', `PyTorch peer: not run (${r.peer_reason ?? 'unknown reason'}).`);
   lines.push('');
 
+  lines.push(...workloadSection(r), ...profileSection(r));
+
   lines.push('## Threads: 1 worker × all TF threads vs workers × 1 TF thread', '');
   if ('skipped' in r.threads) lines.push(`Skipped: ${r.threads.skipped}.`, '');
   else {
@@ -215,6 +228,86 @@ function memoryLines(rows: MemoryRow[]): string[] {
     }
     const t = run.profile?.tensorsAfter;
     lines.push(`| ${run.backend} | ${run.workers} | ${num(run.sweepSeconds, 1)} | ${num(run.peakRssMB)} | ${num(run.profile?.peakHeapUsedMB ?? null)} | ${t ? `${t.min}–${t.max} (${t.min === t.max ? 'flat' : 'NOT flat'})` : '–'} | ${run.complete ? 'yes' : 'NO'} |`);
+  }
+  lines.push('');
+  return lines;
+}
+
+type TfRun = ChildResult;
+
+function tfRuns(r: BenchReport): TfRun[] {
+  const tf = r.backends.tensorflow;
+  return tf && !('error' in tf) ? tf.runs : [];
+}
+
+/** The headline net and the further workloads, on tensorflow and PyTorch per thread count, with 2-thread scaling. */
+function workloadSection(r: BenchReport): string[] {
+  const runs = tfRuns(r);
+  const peers = Object.values(r.peer ?? {});
+  if (runs.length === 0) return [];
+  const headline: Workload = { units: 240, batch: run_batch(r) };
+  const workloads: Workload[] = [headline, ...(runs[0].workloads ?? []).map(({ units, batch }) => ({ units, batch }))];
+  type Measure = 'train_ex_s' | 'adv_train_ex_s' | 'fgsm_ex_s';
+  const measures: [Measure, string][] = [
+    ['train_ex_s', 'train'],
+    ['adv_train_ex_s', 'adversarial train'],
+    ['fgsm_ex_s', 'FGSM'],
+  ];
+  const same = (w: Workload) => (x: Workload) => x.units === w.units && x.batch === w.batch;
+  const ours = (run: TfRun, w: Workload, m: Measure) => (w === headline ? run[m] : run.workloads?.find(same(w))?.[m]);
+  const theirs = (p: PeerEntry, w: Workload, m: Measure) => (w === headline ? p[m] : p.workloads?.find(same(w))?.[m]);
+  const threads = runs.map((run) => run.threads);
+  const header = [
+    ...runs.map((run) => `TF ×${run.threads}`),
+    ...peers.map((p) => `PyTorch ×${p.threads}`),
+    ...peers.map((p) => `TF/PyTorch ×${p.threads}`),
+    ...(threads.length > 1 ? [`TF ×${threads.at(-1)}/×${threads[0]}`] : []),
+    ...(peers.length > 1 ? [`PyTorch ×${peers.at(-1)!.threads}/×${peers[0].threads}`] : []),
+  ];
+  const lines = ['## Workloads: the paper\'s nets at the protocol\'s batch', '', 'examples/s (medians, as above); the last columns are what a second thread adds.', ''];
+  lines.push(`| net, batch | step | ${header.join(' | ')} |`, `|---|---|${header.map(() => '---:').join('|')}|`);
+  for (const w of workloads) {
+    for (const [m, label] of measures) {
+      const tfValues = runs.map((run) => ours(run, w, m));
+      const peerValues = peers.map((p) => theirs(p, w, m));
+      const cells = [
+        ...tfValues.map((v) => num(v)),
+        ...peerValues.map((v) => num(v)),
+        ...peers.map((p, i) => ratio(tfValues[runs.findIndex((run) => run.threads === p.threads)] !== undefined && peerValues[i] ? tfValues[runs.findIndex((run) => run.threads === p.threads)]! / peerValues[i]! : null)),
+        ...(threads.length > 1 ? [ratio(tfValues.at(-1) && tfValues[0] ? tfValues.at(-1)! / tfValues[0]! : null)] : []),
+        ...(peers.length > 1 ? [ratio(peerValues.at(-1) && peerValues[0] ? peerValues.at(-1)! / peerValues[0]! : null)] : []),
+      ];
+      lines.push(`| 2×${w.units}×5, ${w.batch} | ${label} | ${cells.join(' | ')} |`);
+    }
+  }
+  lines.push('');
+  return lines;
+}
+
+/** Where the headline training step's time goes, per TF thread count (bench/profile.ts). */
+function profileSection(r: BenchReport): string[] {
+  const runs = tfRuns(r).filter((run) => run.profile);
+  if (runs.length === 0) return [];
+  const rows: [string, (p: NonNullable<TfRun['profile']>) => string][] = [
+    ['matMul (forward, ∂W, ∂x)', (p) => num(p.groups.matMul, 2)],
+    ['maxout (max over pieces and its gradient)', (p) => num(p.groups.maxout, 2)],
+    ['weights (momentum, update, max-norm, bias sums)', (p) => num(p.groups.weights, 2)],
+    ['other kernels (dropout, bias, loss, batch slices)', (p) => num(p.groups.other, 2)],
+    ['all kernels', (p) => num(p.kernelMs, 2)],
+    ['rest of the step (JS, per-op dispatch)', (p) => num(Math.max(0, p.stepMs - p.kernelMs), 2)],
+    ['step, unprofiled', (p) => num(p.stepMs, 2)],
+    ['kernel calls per step', (p) => num(p.calls)],
+  ];
+  const lines = ['## Where a training step goes (tensorflow, ms per step of the headline net)', ''];
+  lines.push(`| | ${runs.map((run) => `TF ×${run.threads}`).join(' | ')} |`, `|---|${runs.map(() => '---:').join('|')}|`);
+  for (const [title, get] of rows) lines.push(`| ${title} | ${runs.map((run) => get(run.profile!)).join(' | ')} |`);
+  lines.push('', `Costliest kernels (ms per step${runs.length > 1 ? `, ×${runs[0].threads} → ×${runs.at(-1)!.threads}` : ''}):`, '');
+  const first = runs[0].profile!;
+  const last = runs.at(-1)!.profile!;
+  lines.push('| kernel | input shapes | calls/step | ms |', '|---|---|---:|---:|');
+  for (const k of first.top) {
+    const other = runs.length > 1 ? last.top.find((x) => x.kernel === k.kernel && x.shapes === k.shapes) : undefined;
+    lines.push(`| ${k.kernel} | ${k.shapes} | ${num(k.callsPerStep, 0)} | ${num(k.ms, 3)}${other ? ` → ${num(other.ms, 3)}` : ''} |`);
   }
   lines.push('');
   return lines;
