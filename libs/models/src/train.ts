@@ -240,6 +240,8 @@ export class Trainer {
     const order = tf.tensor1d(this.streams.shuffle.permutation(data.count), 'int32');
     const epochImages = tf.gather(data.images, order);
     const epochLabels = tf.gather(data.labels, order);
+    // One-hot once per epoch: a batch's targets are then one slice, not three ops.
+    const epochTargets = model.targets(epochLabels);
     order.dispose();
     let lossSum = tf.scalar(0);
     let batches = 0;
@@ -250,7 +252,7 @@ export class Trainer {
         const batchLoss = tf.tidy(() => {
           const x = tf.slice(epochImages, [start, 0], [size, -1]) as tf.Tensor2D;
           const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
-          const targets = model.targets(labels);
+          const targets = tf.slice(epochTargets, [start, 0], [size, -1]) as tf.Tensor2D;
           const masks = dropoutMasks(model, size, this.streams.dropout);
           // grads are of lr·J̃ (scaledGradients): v ← m v − lr ∇J̃ is one multiply and one subtract.
           const { value, grads } =
@@ -275,6 +277,7 @@ export class Trainer {
     } finally {
       epochImages.dispose();
       epochLabels.dispose();
+      epochTargets.dispose();
     }
     const meanLoss = (await lossSum.data())[0] / batches;
     lossSum.dispose();
