@@ -11,6 +11,7 @@ import { renderMarkdown, type BackendEntry, type BenchReport, type PeerEntry, ty
 import { runSweepOnce, type FarmRow, type FarmSection, type MemoryRow, type SweepExecutor, type SweepRun, type SweepSpec, type ThreadsSection } from './bench/sweeps.js';
 import { maxoutSpec, type BackendName } from '@advx/models';
 import { writeFileAtomic } from './support/atomic-write.js';
+import { renderReplay, replaySweep } from './bench/replay.js';
 
 /**
  * `nx run coordinator:bench [--quick] [--include-cpu] [--farm] …` — see bench/options.ts for flags.
@@ -270,6 +271,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const o = optionsOrExitCode('bench', () => parseBenchArgs(argv));
   if (typeof o === 'number') return o;
+  if (o.replay) {
+    const markdown = renderReplay(await replaySweep(resolve(o.replay), o.farmWorkers));
+    await writeFileAtomic(resolve(o.outDir, 'replay.md'), markdown);
+    process.stdout.write(markdown);
+    return 0;
+  }
 
   const started = performance.now();
   const loadStart = loadavg();

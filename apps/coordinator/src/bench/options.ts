@@ -56,6 +56,8 @@ export interface BenchOptions {
   dataDir: string | undefined;
   python: string;
   outDir: string;
+  /** A finished sweep's --out to replay under each scheduling order (bench/replay.ts), instead of the bench. */
+  replay: string | undefined;
 }
 
 const positiveInt = (flag: string) => integerAtLeast(flag, 1);
@@ -93,7 +95,8 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     .option('--sweep-backend <name>', 'backend of the sweeps', 'tensorflow')
     .option('--data-dir <dir>', 'dataset directory passed to the sweeps (else $MNIST_DIR / the cache)')
     .option('--python <path>', 'Python for the PyTorch peer', process.env.ADVX_PYTHON ?? 'python3')
-    .option('--out-dir <dir>', 'where latest.json / latest.md go', 'bench');
+    .option('--out-dir <dir>', 'where latest.json / latest.md go', 'bench')
+    .option('--replay <sweep out dir>', "only replay that finished sweep's units under each scheduling order (with --farm-workers workers); writes replay.md");
   // nx's run-commands forwards flags as `--quick=true`; accept that spelling of the booleans.
   if (parseCommand(command, argv.map((a) => a.replace(/^(--(?:quick|include-cpu|farm))=true$/, '$1'))) === 'help') return 'help';
   const o = command.opts();
@@ -126,5 +129,6 @@ export function parseBenchArgs(argv: string[]): BenchOptions | 'help' {
     dataDir: o.dataDir,
     python: o.python,
     outDir: o.outDir,
+    replay: o.replay,
   };
 }

@@ -3,7 +3,7 @@ import { diskFullMessage, isDiskFull } from '../support/disk-full.js';
 import { CorruptArtifactError, corruptProducer } from '../units/integrity.js';
 import type { RunStore } from '../units/store.js';
 import type { Unit, UnitResult } from '../units/types.js';
-import { bottomLevels } from './cost.js';
+import { schedulingOrder, type SchedulingOrder } from './order.js';
 import { isFinal, succeeded, type StateCounts, type UnitStatus } from './status.js';
 
 
@@ -22,6 +22,8 @@ export interface ScheduleOptions {
    * runs and an interrupted sweep has as many complete seeds as possible.
    */
   maxInFlight?: number;
+  /** Which ready unit goes first (schedule/order.ts); default 'results-first'. */
+  order?: SchedulingOrder;
   /** Called once, after the cache is read, with the units the sweep will report (before any onUpdate). */
   onStart?: (units: Unit[]) => void;
   /** `settled`: the unit's state is final for this sweep (not running, not queued for a retry). */
@@ -143,13 +145,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
   };
 
   const limit = options.maxInFlight ?? Infinity;
-  // Work that reads trained models before more training, so claims fill in as the sweep runs; within
-  // each, the longest chain to the end of the sweep first (its estimated cost, schedule/cost.ts), so
-  // long training runs start early and short work fills the last of them instead of a worker idling;
-  // then plan order (the sort is stable).
-  const level = bottomLevels([...waiting].map((key) => statuses.get(key)!.unit));
-  const reads = (key: string) => (statuses.get(key)!.unit.config.kind === 'train' ? 1 : 0);
-  const priority = (a: string, b: string) => reads(a) - reads(b) || (level.get(b) ?? 0) - (level.get(a) ?? 0);
+  const priority = schedulingOrder([...waiting].map((key) => statuses.get(key)!.unit), options.order ?? 'results-first');
   while (waiting.size > 0 || running.size > 0) {
     for (const key of [...waiting].sort(priority)) {
       const status = statuses.get(key)!;
