@@ -154,7 +154,7 @@ describe('runUnits', () => {
 });
 
 describe('runUnits ordering', () => {
-  it('keeps at most maxInFlight units at the executor and runs ready evaluations before more training', async () => {
+  it('keeps at most maxInFlight units at the executor and, results-first, runs ready evaluations before more training', async () => {
     const plan = planExperiment(experiment, 'smoke', [1, 2], 'sum');
     let inFlight = 0;
     let peak = 0;
@@ -170,7 +170,7 @@ describe('runUnits ordering', () => {
       },
       async close() {},
     };
-    await runUnits(plan.units, { executor, store: store(), retries: 0, maxInFlight: 1 });
+    await runUnits(plan.units, { executor, store: store(), retries: 0, maxInFlight: 1, order: 'results-first' });
     expect(peak).toBe(1);
     // With one slot: maxout#1 (the longest chain) trains, then its evaluations run before any further training.
     expect(order[0]).toBe('maxout#1');

@@ -22,7 +22,7 @@ export interface ScheduleOptions {
    * runs and an interrupted sweep has as many complete seeds as possible.
    */
   maxInFlight?: number;
-  /** Which ready unit goes first (schedule/order.ts); default 'results-first'. */
+  /** Which ready unit goes first (schedule/order.ts); default 'longest-chain'. */
   order?: SchedulingOrder;
   /** Called once, after the cache is read, with the units the sweep will report (before any onUpdate). */
   onStart?: (units: Unit[]) => void;
@@ -145,7 +145,7 @@ export async function runUnits(units: Unit[], options: ScheduleOptions): Promise
   };
 
   const limit = options.maxInFlight ?? Infinity;
-  const priority = schedulingOrder([...waiting].map((key) => statuses.get(key)!.unit), options.order ?? 'results-first');
+  const priority = schedulingOrder([...waiting].map((key) => statuses.get(key)!.unit), options.order ?? 'longest-chain');
   while (waiting.size > 0 || running.size > 0) {
     for (const key of [...waiting].sort(priority)) {
       const status = statuses.get(key)!;

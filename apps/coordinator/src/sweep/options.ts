@@ -7,6 +7,7 @@ import { redisOptions } from '../execution/bullmq/shared.js';
 import { integerAtLeast, parseCommand, UsageError } from '../support/command-line.js';
 import { EXPERIMENTS, PRESET_NAMES, type PresetName } from '../catalogue/experiments/index.js';
 import { claimIdsOf } from '../catalogue/restrict-claims.js';
+import { SCHEDULING_ORDERS, type SchedulingOrder } from '../schedule/order.js';
 import { checkOutDirectory } from './out-dir.js';
 import { resolveThreadsPerUnit, threadsPerWorker } from '../compute/runtime.js';
 
@@ -40,6 +41,8 @@ export interface SweepOptions {
   force: boolean;
   /** Run only what these claims need (catalogue/restrict-claims.ts); null = every claim. */
   claims: string[] | null;
+  /** Which ready unit a free worker takes (schedule/order.ts). */
+  order: SchedulingOrder;
 }
 
 /** Seeds that stay distinct in the PRNG's 32-bit seed, with room for ensemble members' offsets. */
@@ -79,6 +82,11 @@ export function buildCommand(): Command {
       new Option('--executor <name>', 'piscina: worker threads here | bullmq: BullMQ jobs for `nx run coordinator:worker` processes | inline: one unit at a time in this thread, no workers')
         .choices(['piscina', 'bullmq', 'inline'])
         .default('piscina'),
+    )
+    .addOption(
+      new Option('--order <rule>', 'which ready unit a free worker takes: longest-chain (shortest sweep) | results-first (claims fill in as it runs; an interrupted sweep has more complete seeds) | plan-order')
+        .choices([...SCHEDULING_ORDERS])
+        .default('longest-chain'),
     )
     .option('--redis <url>', 'Redis server for --executor bullmq, redis://host:port')
     .option('--redis-deadline <seconds>', 'with --executor bullmq: how long Redis may stay unreachable (at the start or mid-sweep) before the units not finished fail (default 60)', integerAtLeast('--redis-deadline', 1));
@@ -134,5 +142,6 @@ export function parseSweepArgs(argv: string[]): SweepOptions | 'help' {
     redisDeadline: o.redisDeadline,
     reuse: o.reuse ?? [],
     claims: o.claims ?? null,
+    order: o.order,
   };
 }

@@ -104,6 +104,7 @@ async function sweepLocked(options: SweepOptions, selected: ExperimentSpec[], ou
       signal,
       // BullMQ workers pull from Redis at their own concurrency; the pool and the inline executor are sized here.
       maxInFlight: workers,
+      order: options.order,
       onStart: (scheduled) => {
         const sweepProgress = new SweepProgress(scheduled, logger, workers);
         progress = sweepProgress;
