@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import { memberName, refName, refRole, type AnalysisRole, type AttackSpec, type BatterySpec, type ClaimSource, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
+import { memberName, refName, refRole, type ModelRole, type MpDbmRole, type AnalysisRole, type AttackSpec, type BatterySpec, type ClaimSource, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
 import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
@@ -179,18 +179,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
         if (model.retrainFrom && !experiment.models[model.retrainFrom].earlyStopping) {
           throw new Error(`experiment ${experiment.id}: model "${role}" retrains from "${model.retrainFrom}", which has no early stopping to choose the epochs`);
         }
-        const config: UnitConfig = {
-          kind: 'train',
-          dataset: trainDataset,
-          model: 'hidden' in model.spec ? model.spec : model.spec[preset],
-          training: model.training[preset],
-          seed: seed + 1000 * i,
-          earlyStopping: model.earlyStopping?.[preset] ?? null,
-          continuation: model.continuation?.[preset] ?? null,
-          epochsFrom: chooser ?? null,
-          includeValidation: !!model.retrainFrom,
-          rubbishClass: model.rubbishClass?.[preset] ?? null,
-        };
+        const config = trainConfig(model, preset, trainDataset, seed + 1000 * i, chooser ?? null);
         keys.push(add(count > 1 ? memberName(role, i) : role, seed, config, chooser ? [chooser] : [], count > 1 ? { role, index: i } : undefined));
       }
       members.set(role, keys);
@@ -264,6 +253,33 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     }
   }
   return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles, batteryRoles };
+}
+
+/** The train unit of one seed of a model role, for either model family. */
+function trainConfig(role: ModelRole, preset: PresetName, dataset: DatasetRef, seed: number, epochsFrom: string | null): UnitConfig {
+  const earlyStopping = role.earlyStopping?.[preset] ?? null;
+  if (isMpDbmRole(role)) {
+    const model = 'hidden' in role.spec ? role.spec : role.spec[preset];
+    return { kind: 'train', dataset, model, training: role.training[preset], seed, earlyStopping };
+  }
+  return {
+    kind: 'train',
+    dataset,
+    model: 'hidden' in role.spec ? role.spec : role.spec[preset],
+    training: role.training[preset],
+    seed,
+    earlyStopping,
+    continuation: role.continuation?.[preset] ?? null,
+    epochsFrom,
+    includeValidation: !!role.retrainFrom,
+    rubbishClass: role.rubbishClass?.[preset] ?? null,
+  };
+}
+
+/** An MP-DBM role: its spec (or every preset's) is an MP-DBM's. */
+export function isMpDbmRole(role: ModelRole): role is MpDbmRole {
+  const spec = 'hidden' in role.spec ? role.spec : Object.values(role.spec)[0];
+  return (spec as { kind?: unknown }).kind === 'mp-dbm';
 }
 
 /** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figure-ids.ts). */

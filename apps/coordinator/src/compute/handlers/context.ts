@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { filterClasses, type Dataset } from '@advx/data';
-import { Ensemble, loadModel, type Predictor } from '@advx/models';
+import { Classifier, Ensemble, loadTrainedModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
 import { modelDirectory, resultPath } from '../../units/files.js';
 import type { Runtime } from '../runtime.js';
@@ -102,7 +102,7 @@ export async function collectBatches(
 async function loadVerifiedModel(context: WorkerContext, key: string) {
   const result = await readResult(context, key);
   await verifyUnitFiles(context.runsDir, key, 'train', result.files);
-  return (await loadModel(modelDirectory(context.runsDir, key))).model;
+  return (await loadTrainedModel(modelDirectory(context.runsDir, key))).model;
 }
 
 /** One model, or an ensemble averaging the probabilities of several. */
@@ -115,7 +115,12 @@ export async function loadPredictor(context: WorkerContext, keys: string[]): Pro
     throw failure.reason;
   }
   if (models.length === 1) return { predictor: models[0], dispose: () => models[0].dispose() };
-  const ensemble = new Ensemble(models);
+  const classifiers = models.filter((m): m is Classifier => m instanceof Classifier);
+  if (classifiers.length !== models.length) {
+    for (const model of models) model.dispose();
+    throw new Error('an ensemble averages feed-forward classifiers only, not MP-DBMs');
+  }
+  const ensemble = new Ensemble(classifiers);
   return { predictor: ensemble, dispose: () => ensemble.dispose() };
 }
 
