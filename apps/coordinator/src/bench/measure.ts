@@ -3,6 +3,7 @@ import { fgsm } from '@advx/attacks';
 import { Rng } from '@advx/data';
 import { asAttackTarget, Classifier, maxoutSpec, selectBackend, train, type BackendName, type ModelSpec, type Objective, type TrainConfig, type TrainData } from '@advx/models';
 import { stepFlops } from './flops.js';
+import { timeMpDbm, type MpDbmBench } from './mp-dbm.js';
 import type { BenchOptions } from './options.js';
 
 /**
@@ -44,6 +45,8 @@ export interface ChildResult {
   flopsPerExample: ReturnType<typeof stepFlops>;
   /** tf.memory().numTensors before the model and after each phase: must stay flat. */
   tensors: Record<string, number>;
+  /** The MP-DBM's MP-training step and FGSM through its inference (bench/mp-dbm.ts). */
+  mp_dbm: MpDbmBench;
   /** Milliseconds to draw one step's dropout masks with the project's PRNG (no tfjs involved). */
   mask_ms_per_step: number;
   maxRSSkB: number;
@@ -179,6 +182,7 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
   const advT = summarize(await phase('adv_train', () => timeTraining(maxoutSpec(), adversarial, s, data)));
   const fgsmT = summarize(await phase('fgsm', () => timeFgsm(s, fgsmData)));
   const maskMs = await phase('masks', () => timeMaskDrawing(s.batch, Math.max(10, s.reps * s.steps)));
+  const mpDbm = await phase('mp_dbm', () => timeMpDbm(s));
   const sgemm = s.sgemmSize > 0 ? await phase('sgemm', () => timeSgemm(s.sgemmSize, s.sgemmReps)) : null;
 
   return {
@@ -197,6 +201,7 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
     timings: { train: trainT, train_nodrop: noDropT, adv_train: advT, fgsm: fgsmT },
     flopsPerExample: flops,
     tensors,
+    mp_dbm: mpDbm,
     mask_ms_per_step: maskMs,
     maxRSSkB: process.resourceUsage().maxRSS,
     seconds: (performance.now() - started) / 1000,

@@ -4,7 +4,7 @@ import { rbfTraining } from './rbf.js';
 import { adversarialTraining, maxoutTraining, softmaxTraining } from './training.js';
 import type { ExperimentSpec } from './types.js';
 import { mnistBattery } from './battery.js';
-import { mpDbmRole } from './mp-dbm.js';
+import { CPU_SHORTENED, mpDbmRole } from './mp-dbm.js';
 
 /**
  * Beyond the paper: FGSM is one point of a family. Error against ε for every attack of the project
@@ -17,7 +17,7 @@ export const robustnessCurve: ExperimentSpec = {
   dataset: 'mnist',
   scale: {
     ...MNIST_SCALE,
-    cpu: { ...MNIST_SCALE.cpu, testCount: 1000, shortened: `${MNIST_SCALE.cpu.shortened}; curves on the first 1,000 test examples` },
+    cpu: { ...MNIST_SCALE.cpu, testCount: 1000, shortened: `${MNIST_SCALE.cpu.shortened}; ${CPU_SHORTENED}; curves on the first 1,000 test examples` },
   },
   models: {
     softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },

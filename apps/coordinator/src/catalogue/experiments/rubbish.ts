@@ -3,7 +3,7 @@ import { MNIST_SCALE } from './fgsm-baseline.js';
 import { rbfTraining } from './rbf.js';
 import { maxoutTraining, softmaxTraining } from './training.js';
 import { fgsmAt } from './clipping.js';
-import { mpDbmRole } from './mp-dbm.js';
+import { CPU_SHORTENED, mpDbmRole } from './mp-dbm.js';
 import type { ExperimentSpec, PresetName } from './types.js';
 
 const RUBBISH: Record<PresetName, number> = { smoke: 1000, cpu: 10000, paper: 10000 };
@@ -18,7 +18,7 @@ export const rubbishExperiment: ExperimentSpec = {
   title: 'Rubbish-class examples: N(0, I) inputs classified with confidence',
   section: 'App. A',
   dataset: 'mnist',
-  scale: MNIST_SCALE,
+  scale: { ...MNIST_SCALE, cpu: { ...MNIST_SCALE.cpu, shortened: `${MNIST_SCALE.cpu.shortened}; ${CPU_SHORTENED}` } },
   models: {
     maxout: { spec: maxoutSpec(), ...maxoutTraining },
     'maxout-sigmoid': { spec: maxoutSpec({ name: 'maxout-240-sigmoid', head: 'sigmoid' }), ...maxoutTraining },

@@ -7,7 +7,7 @@ import { checkpointPath, modelDirectory, tensorboardDirectory } from '../../unit
 import type { MpDbmTrainUnitConfig, Unit } from '../../units/types.js';
 import { flatSize, unitData, type Handler, type WorkerContext } from './context.js';
 import { openCurveWriter } from './learning-curves.js';
-import { checkpointInterval, readCheckpoint } from './train.js';
+import { checkpointInterval, readCheckpoint } from './checkpoint.js';
 
 /**
  * A train unit of an MP-DBM (§9, P13): multi-prediction training with early stopping on the clean

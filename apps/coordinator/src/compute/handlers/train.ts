@@ -1,9 +1,10 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
-import { Classifier, checkpointFromDecoded, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
+import { Classifier, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
 import { isMpDbmTrain, type ClassifierTrainUnitConfig, type Unit } from '../../units/types.js';
 import { runMpDbmTrain } from './train-mp-dbm.js';
-import { decode, encode } from '../../units/codec.js';
+import { encode } from '../../units/codec.js';
+import { checkpointInterval, readCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
 import { checkpointPath, modelDirectory, tensorboardDirectory } from '../../units/files.js';
 import { flatSize, readResult, unitData, type Handler, type WorkerContext } from './context.js';
@@ -14,34 +15,6 @@ function withRubbishClass(data: Dataset, count: number, rng: Rng): Dataset {
   const width = data.images.length / data.count;
   const rubbish: Dataset = { ...data, images: rng.fillNormal(new Float32Array(count * width)), labels: new Uint8Array(count).fill(data.numClasses), count };
   return { ...concatData(data, rubbish), numClasses: data.numClasses + 1 };
-}
-
-/**
- * How often a training unit saves its state. Long enough that writing it (weights, velocities and
- * the best weights: ~15 MB for the 240-unit net) costs nothing measurable, short enough that a
- * killed run loses minutes, not hours. ADVX_CHECKPOINT_SECONDS overrides it (tests use 0).
- */
-export function checkpointInterval(): number {
-  const raw = process.env.ADVX_CHECKPOINT_SECONDS;
-  const seconds = raw === undefined ? 120 : Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`ADVX_CHECKPOINT_SECONDS must be a number of seconds ≥ 0, got "${raw}"`);
-  return seconds;
-}
-
-/** A checkpoint decoded by `fromDecoded`, or null when there is none. */
-export async function readCheckpoint<C>(path: string, fromDecoded: (value: unknown) => C = checkpointFromDecoded as (value: unknown) => C): Promise<C | null> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch {
-    return null;
-  }
-  // Written atomically, so a file that is there is whole; one that does not decode is not ours.
-  try {
-    return fromDecoded(decode(bytes));
-  } catch (error) {
-    throw new Error(`${path}: not a readable training checkpoint (${(error as Error).message}); delete it to restart this unit from scratch`);
-  }
 }
 
 export const runTrain: Handler<'train'> = async (context, unit) => (isMpDbmTrain(unit.config) ? runMpDbmTrain(context, unit, unit.config) : runClassifierTrain(context, unit, unit.config));
