@@ -45,8 +45,8 @@ export interface ChildResult {
   flopsPerExample: ReturnType<typeof stepFlops>;
   /** tf.memory().numTensors before the model and after each phase: must stay flat. */
   tensors: Record<string, number>;
-  /** The MP-DBM's MP-training step and FGSM through its inference (bench/mp-dbm.ts). */
-  mp_dbm: MpDbmBench;
+  /** The MP-DBM's MP-training step and FGSM through its inference (bench/mp-dbm.ts); native backend only (minutes on wasm). */
+  mp_dbm: MpDbmBench | null;
   /** Milliseconds to draw one step's dropout masks with the project's PRNG (no tfjs involved). */
   mask_ms_per_step: number;
   maxRSSkB: number;
@@ -182,7 +182,7 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
   const advT = summarize(await phase('adv_train', () => timeTraining(maxoutSpec(), adversarial, s, data)));
   const fgsmT = summarize(await phase('fgsm', () => timeFgsm(s, fgsmData)));
   const maskMs = await phase('masks', () => timeMaskDrawing(s.batch, Math.max(10, s.reps * s.steps)));
-  const mpDbm = await phase('mp_dbm', () => timeMpDbm(s));
+  const mpDbm = info.name === 'tensorflow' ? await phase('mp_dbm', () => timeMpDbm(s)) : null;
   const sgemm = s.sgemmSize > 0 ? await phase('sgemm', () => timeSgemm(s.sgemmSize, s.sgemmReps)) : null;
 
   return {
