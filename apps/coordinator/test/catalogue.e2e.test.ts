@@ -138,8 +138,8 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
 
     expect(report.curves.map((c) => c.id)).toEqual(['robustness', 'strong-attacks']);
     const [curve, strong] = report.curves;
-    // 4 models × 9 attacks (every attack of the project and their worst case).
-    expect(curve.series).toHaveLength(36);
+    // 5 models (softmax, maxout, maxout-adv, RBF, MP-DBM) × 9 attacks (every attack of the project and their worst case).
+    expect(curve.series).toHaveLength(45);
     for (const series of curve.series) {
       expect(series.points.map(([eps]) => eps), `${series.model}/${series.attack}`).toEqual([0.05, 0.1, 0.15, 0.2, 0.25, 0.3]);
       for (const [, error] of series.points) expect(error).toBeGreaterThanOrEqual(0), expect(error).toBeLessThanOrEqual(1);
@@ -158,7 +158,7 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
 
   it('runs the gradient-masking battery on every model each experiment lists, and qualifies the claims that read a failing one', () => {
     const withBattery = ran().filter((e) => e.battery);
-    expect(withBattery.map((e) => e.id).sort()).toEqual(['adversarial-training', 'fgsm-baseline', 'robustness-curve', 'strong-attacks']);
+    expect(withBattery.map((e) => e.id).sort()).toEqual(['adversarial-training', 'fgsm-baseline', 'mp-dbm', 'robustness-curve', 'strong-attacks']);
     for (const e of withBattery) {
       for (const model of e.battery!.models) {
         const checks = report.checks.filter((c) => c.experiment === e.id && c.model === model && c.seed === 1);
@@ -206,7 +206,7 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     for (const e of experiments) expect(md).toContain(`\`${e.id}\``);
     expect(md).toContain('## Figures');
     // One table of checks per experiment with a battery.
-    expect(md.match(/\*\*Gradient-masking checks\*\*/g)).toHaveLength(4);
+    expect(md.match(/\*\*Gradient-masking checks\*\*/g)).toHaveLength(5);
     expect(md).toContain('| model | seed | monotone-eps | iterative-beats-single | unbounded-reaches-100 | transfer-below-whitebox | black-box-below-white-box | more-steps-no-change | zero-gradients |');
   });
 

@@ -633,6 +633,32 @@ describe('objective step versions', () => {
   });
 });
 
+describe('the MP-DBM (P13)', () => {
+  it('is one train unit per seed and preset, shared by mp-dbm, rubbish and robustness-curve, trained by multi-prediction with early stopping', () => {
+    for (const preset of PRESET_NAMES) {
+      const keys = ['mp-dbm', 'rubbish', 'robustness-curve'].map((id) => planExperiment(EXPERIMENTS[id], preset, [1], 'sum').roles.get('mp-dbm')!.get(1));
+      expect(new Set(keys).size, preset).toBe(1);
+      const unit = unitAt(planExperiment(EXPERIMENTS['mp-dbm'], preset, [1], 'sum'), 'mp-dbm', 1);
+      expect(unit.config.kind === 'train' && isMpDbmTrain(unit.config), preset).toBe(true);
+      if (unit.config.kind !== 'train' || !isMpDbmTrain(unit.config)) continue;
+      expect(unit.config.training.kind).toBe('multi-prediction');
+      expect(unit.config.earlyStopping).toEqual({ patience: 100, adversarialEps: null });
+      // Only the classifier protocol's options are absent, not null: the config has no such fields.
+      expect(Object.keys(unit.config).sort()).toEqual(['dataset', 'earlyStopping', 'kind', 'model', 'seed', 'training']);
+    }
+    expect(unitAt(planExperiment(EXPERIMENTS['mp-dbm'], 'paper', [1], 'sum'), 'mp-dbm', 1).config).toMatchObject({ model: { hidden: [{ units: 2087 }, { units: 3200 }], iterations: 14 } });
+  });
+
+  it('claims P13 from the FGSM ε = .25 evaluation through inference, unclipped deciding and clipped beside it', () => {
+    const [claim] = EXPERIMENTS['mp-dbm'].claims;
+    expect(claim.id).toBe('P13');
+    expect(claim.metrics.clean_error).toMatchObject({ paper: 0.0088, from: { evaluation: 'mp-dbm-fgsm', metric: 'clean_error' } });
+    expect(claim.metrics.adv_error).toMatchObject({ paper: 0.975, from: { evaluation: 'mp-dbm-fgsm', metric: 'adv_error' } });
+    expect(claim.metrics.adv_error_clipped).toMatchObject({ paper: 0.975, from: { evaluation: 'mp-dbm-fgsm:clipped' } });
+    expect(EXPERIMENTS['mp-dbm'].evaluations['mp-dbm-fgsm'].attack).toEqual({ kind: 'fgsm', eps: 0.25, clip: false });
+  });
+});
+
 describe('the PGD monitor of adversarial training', () => {
   const trainUnits = (preset: PresetName) => experiments.flatMap((e) => planExperiment(e, preset, [1], 'sum').units).filter((u): u is Unit & { config: ClassifierTrainUnitConfig } => u.config.kind === 'train' && !isMpDbmTrain(u.config));
 

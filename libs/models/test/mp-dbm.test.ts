@@ -348,6 +348,19 @@ describe('the MP-DBM model', () => {
     expect(() => new MpDbm({ ...spec, label: { ...spec.label, maxNorm: -1 } }, 784, 10, Rng.fromSeed(1))).toThrow(/label\.maxNorm/);
   });
 
+  it("is mpdbm.yaml's recipe by default (784 → 2,087 → 3,200 → 10, 14 iterations, its norms, biases, initialisation and optimiser)", () => {
+    const spec = mpDbmSpec();
+    expect(spec.hidden).toEqual([
+      { units: 2087, initBias: -0.710467, maxNorm: 1.809978, init: { kind: 'sparse', count: 15, stdev: 1 } },
+      { units: 3200, initBias: -0.393587, maxNorm: 2.666304, init: { kind: 'uniform', range: 0.00638830865761 } },
+    ]);
+    expect(spec.label).toEqual({ maxNorm: 5.175683, init: { kind: 'sparse', count: 23, stdev: 1 } });
+    expect([spec.iterations, spec.visibleBias, spec.classify]).toEqual([14, 'marginals', 'mean-field']);
+    const training = mpDbmTraining(10);
+    expect(training).toMatchObject({ batchSize: 100, dropProbability: 0.5, binarize: 'stochastic', momentum: { initial: 0.5, final: 0.732716, startEpoch: 1, saturateEpoch: 2 } });
+    expect(training.learningRate).toEqual({ initial: 15.146493, startEpoch: 1, saturateEpoch: 868, decayFactor: 0.020379 });
+  });
+
   it("follows mpdbm.yaml's learning-rate decay (LinearDecayOverEpoch start 1, saturate 868, factor .020379)", () => {
     const schedule = mpDbmTraining(1).learningRate;
     const step = (15.146493 * (1 - 0.020379)) / 868;

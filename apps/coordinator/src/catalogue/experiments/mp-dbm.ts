@@ -1,7 +1,7 @@
-import { mpDbmSpec, mpDbmTraining, type EarlyStoppingRule, type MpDbmSpec, type MpDbmTrainConfig } from '@advx/models';
+import { mpDbmSpec, mpDbmTraining, softmaxRegressionSpec, type EarlyStoppingRule, type MpDbmSpec, type MpDbmTrainConfig } from '@advx/models';
 import { MNIST_SCALE } from './fgsm-baseline.js';
 import { fgsmAt } from './clipping.js';
-import { PAPER_PATIENCE } from './training.js';
+import { PAPER_PATIENCE, softmaxTraining } from './training.js';
 import type { ExperimentSpec, MpDbmRole, PresetName } from './types.js';
 import { mnistBattery } from './battery.js';
 
@@ -56,8 +56,12 @@ export const mpDbmExperiment: ExperimentSpec = {
     cpu: { ...MNIST_SCALE.cpu, shortened: CPU_SHORTENED },
     paper: { ...MNIST_SCALE.paper, shortened: "pylearn2's mpdbm.yaml: early stopping with patience 100 on 50,000 examples (cap 1,500 epochs); no continued stage (the yaml has none)" },
   },
-  models: { 'mp-dbm': mpDbmRole },
-  battery: mnistBattery(['mp-dbm']),
+  models: {
+    'mp-dbm': mpDbmRole,
+    // Only the battery's transfer source (fgsm-baseline's net, the same unit): examples crafted on it must not beat white-box attacks on the MP-DBM.
+    softmax: { spec: softmaxRegressionSpec(), training: softmaxTraining },
+  },
+  battery: mnistBattery(['mp-dbm'], { 'mp-dbm': ['softmax'] }),
   evaluations: {
     'mp-dbm-fgsm': { source: 'mp-dbm', attack: fgsmAt(0.25) },
   },
