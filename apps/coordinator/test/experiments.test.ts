@@ -656,6 +656,15 @@ describe('the MP-DBM (P13)', () => {
     expect(claim.metrics.adv_error).toMatchObject({ paper: 0.975, from: { evaluation: 'mp-dbm-fgsm', metric: 'adv_error' } });
     expect(claim.metrics.adv_error_clipped).toMatchObject({ paper: 0.975, from: { evaluation: 'mp-dbm-fgsm:clipped' } });
     expect(EXPERIMENTS['mp-dbm'].evaluations['mp-dbm-fgsm'].attack).toEqual({ kind: 'fgsm', eps: 0.25, clip: false });
+    // The multi-inference reading is an alternative beside it, from the same net, crafting its own examples.
+    expect(claim.metrics.clean_error_multi_inference).toMatchObject({ paper: 0.0088, alternative: expect.stringContaining('multi-inference') });
+    const plan = planExperiment(EXPERIMENTS['mp-dbm'], 'cpu', [1], 'sum');
+    const multi = unitAt(plan, 'mp-dbm-multi-inference-fgsm', 1).config as EvaluateUnitConfig;
+    const plain = unitAt(plan, 'mp-dbm-fgsm', 1).config as EvaluateUnitConfig;
+    expect(multi.inference).toBe('multi-inference');
+    expect('inference' in plain).toBe(false);
+    expect(multi.source).toEqual(plain.source);
+    expect(multi.craftUnit).toBeUndefined();
   });
 });
 

@@ -341,6 +341,19 @@ describe('the MP-DBM model', () => {
     loaded.dispose();
   });
 
+  it('reads the same weights with multi-inference as a model whose spec says so', () => {
+    const model = tinyModel(6, [5, 4], 3, 0.8, 23, { iterations: 5 });
+    const multi = tinyModel(6, [5, 4], 3, 0.8, 23, { iterations: 5, classify: 'multi-inference' });
+    const x = tf.tensor2d(Rng.fromSeed(24).fillUniform(new Float32Array(12)), [2, 6]);
+    const [viaReading, viaSpec, meanFieldScores] = [model.reading('multi-inference').scores(x), multi.scores(x), model.scores(x)];
+    expect(viaReading.arraySync()).toEqual(viaSpec.arraySync());
+    // A different procedure: the scores differ from mean field's.
+    expect(Math.max(...tf.abs(tf.sub(viaReading, meanFieldScores)).dataSync())).toBeGreaterThan(1e-4);
+    tf.dispose([x, viaReading, viaSpec, meanFieldScores]);
+    model.dispose();
+    multi.dispose();
+  });
+
   it('rejects a bad spec with one line naming the field', () => {
     const spec = mpDbmSpec();
     expect(() => new MpDbm({ ...spec, iterations: 0 }, 784, 10, Rng.fromSeed(1))).toThrow(/^mp-dbm spec: iterations must be an integer ≥ 1, got 0$/);

@@ -195,13 +195,13 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     };
     // Evaluations are collected first: those that attack the same source the same way share one
     // craft unit (a transfer-matrix row is crafted once, then judged by every target).
-    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef; on: DatasetRef }[] = [];
-    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef, on: DatasetRef = dataset) => {
+    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef; on: DatasetRef; inference?: 'multi-inference' }[] = [];
+    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef, on: DatasetRef = dataset, inference?: 'multi-inference') => {
       const context = `evaluation "${role}"`;
-      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source, on });
+      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source, on, ...(inference ? { inference } : {}) });
     };
 
-    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference);
+    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference, dataset, e.inference);
     for (const matrix of experiment.matrices ?? []) {
       matrix.models.forEach((source, i) => matrix.models.forEach((target, j) => evaluate(matrixRoles[matrix.id][i][j], source, target, matrix.attack, 'test')));
     }
@@ -217,7 +217,8 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     }
 
     const evaluationsPerCraft = new Map<string, number>();
-    const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split, on: e.on }) ?? '' : null);
+    // An evaluation that reads its models another way crafts its own (a craft unit attacks the models as their specs say).
+    const craftId = (e: (typeof evaluations)[number]) => (e.attack && !e.inference ? stringify({ source: e.source, attack: e.attack, split: e.split, on: e.on }) ?? '' : null);
     for (const e of evaluations) {
       const id = craftId(e);
       if (id) evaluationsPerCraft.set(id, (evaluationsPerCraft.get(id) ?? 0) + 1);
@@ -236,7 +237,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
         }
       }
       const reference = e.reference ? { reference: e.reference } : {};
-      const config: UnitConfig = { kind: 'evaluate', dataset: e.on, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
+      const config: UnitConfig = { kind: 'evaluate', dataset: e.on, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(e.inference ? { inference: e.inference } : {}), ...(craftUnit ? { craftUnit } : {}) };
       const judges = [...e.target, ...(e.reference ?? [])];
       add(e.role, seed, config, craftUnit ? [craftUnit, ...judges] : [...new Set([...e.source, ...judges])]);
     }

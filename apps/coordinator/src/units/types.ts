@@ -98,6 +98,11 @@ export interface EvaluateUnitConfig {
   split: 'train' | 'test';
   seed: number;
   /**
+   * MP-DBMs (source, target, reference) classify with this procedure instead of their spec's
+   * (MpDbm.reading). Absent from the keys of every evaluation without it.
+   */
+  inference?: 'multi-inference';
+  /**
    * Key of the craft unit that made this evaluation's adversarial examples, when several
    * evaluations share them (a transfer-matrix row); absent when it crafts its own. Not part of the
    * unit's key: either way gives the same numbers.

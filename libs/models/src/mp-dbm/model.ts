@@ -87,7 +87,29 @@ export class MpDbm implements Predictor {
 
   /** The label's total input after mean field with x clamped (spec.classify says which procedure). */
   scores(x: tf.Tensor2D): tf.Tensor2D {
-    return tf.tidy(() => (this.spec.classify === 'multi-inference' ? multiInference : meanField)(this.params, x, this.spec.iterations).labelLogits);
+    return this.scoresBy(this.spec.classify, x);
+  }
+
+  private scoresBy(classify: MpDbmSpec['classify'], x: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy(() => (classify === 'multi-inference' ? multiInference : meanField)(this.params, x, this.spec.iterations).labelLogits);
+  }
+
+  /**
+   * This model read with another classification procedure (the same weights, not a copy): how an
+   * evaluation asks for the multi-inference trick of a net that early stopping selected by mean
+   * field. Disposing the model disposes what the reading uses.
+   */
+  reading(classify: MpDbmSpec['classify']): Predictor {
+    return {
+      outputs: this.outputs,
+      scores: (x) => this.scoresBy(classify, x),
+      probabilities: (s) => this.probabilities(s),
+      loss: (s, t) => this.loss(s, t),
+      exampleLosses: (s, t) => this.exampleLosses(s, t),
+      targets: (labels) => this.targets(labels),
+      predict: (s) => this.predict(s),
+      confidence: (s) => this.confidence(s),
+    };
   }
 
   probabilities(scores: tf.Tensor2D): tf.Tensor2D {

@@ -40,6 +40,13 @@ export const MP_DBM_TRAINING: Record<PresetName, MpDbmTrainConfig> = { smoke: mp
 export const mpDbmRole: MpDbmRole = { spec: MP_DBM_SPECS, training: MP_DBM_TRAINING, earlyStopping: { smoke: rule, cpu: rule, paper: rule } };
 
 /**
+ * Which inference procedure gave the 0.88% is not said in §9 (and the NIPS paper was not at hand):
+ * mpdbm.yaml monitors and early-stops on plain mean field, so that decides; the multi-inference
+ * trick is read beside it from the same trained net.
+ */
+export const MULTI_INFERENCE = 'classified (and attacked) through the multi-inference trick instead of mean field';
+
+/**
  * §9: "The MP-DBM … Its inference procedure gets good classification accuracy (an 0.88% error rate)
  * on MNIST … With an ε of 0.25, we find an error rate of 97.5% on adversarial examples generated from
  * the MNIST test set." FGSM here differentiates the cross-entropy of the label inferred by mean field
@@ -64,6 +71,8 @@ export const mpDbmExperiment: ExperimentSpec = {
   battery: mnistBattery(['mp-dbm'], { 'mp-dbm': ['softmax'] }),
   evaluations: {
     'mp-dbm-fgsm': { source: 'mp-dbm', attack: fgsmAt(0.25) },
+    // The same net read with the MP-DBM paper's multi-inference trick, attacked through it: the second reading of P13.
+    'mp-dbm-multi-inference-fgsm': { source: 'mp-dbm', attack: fgsmAt(0.25), inference: 'multi-inference' },
   },
   claims: [
     {
@@ -73,6 +82,8 @@ export const mpDbmExperiment: ExperimentSpec = {
         clean_error: { paper: 0.0088, tolerance: 0.003, from: { evaluation: 'mp-dbm-fgsm', metric: 'clean_error' } },
         adv_error: { paper: 0.975, tolerance: 0.03, from: { evaluation: 'mp-dbm-fgsm', metric: 'adv_error' } },
         adv_confidence_on_errors: { paper: null, from: { evaluation: 'mp-dbm-fgsm', metric: 'adv_confidence_on_errors' } },
+        clean_error_multi_inference: { paper: 0.0088, tolerance: 0.003, from: { evaluation: 'mp-dbm-multi-inference-fgsm', metric: 'clean_error' }, alternative: MULTI_INFERENCE },
+        adv_error_multi_inference: { paper: 0.975, tolerance: 0.03, from: { evaluation: 'mp-dbm-multi-inference-fgsm', metric: 'adv_error' }, alternative: MULTI_INFERENCE },
       },
     },
   ],

@@ -82,6 +82,8 @@ export interface EvaluationRole {
   reference?: ModelRef;
   attack: AttackSpec | null;
   split?: 'train' | 'test';
+  /** Read the MP-DBMs it names with the multi-inference trick instead of their spec's procedure (P13's second reading). */
+  inference?: 'multi-inference';
 }
 
 export type AnalysisRole =
