@@ -132,8 +132,10 @@ export function inpaint(params: DbmParams, v: tf.Tensor2D, visibleDrop: tf.Tenso
   const clampedV = tf.mul(v, keepV);
   const clampedY = tf.mul(labels, keepY);
   const n = v.shape[0];
-  let visibleLogits = blockGradient(tf.tile(tf.reshape(params.visibleBias, [1, -1]), [n, 1])) as tf.Tensor2D;
-  let vHat = tf.add(tf.mul(tf.sigmoid(visibleLogits), visibleDrop), clampedV) as tf.Tensor2D;
+  // pylearn2 blocks the gradient through the hidden pixels' starting value, not through V_hat_unmasked
+  // (which the cost reads only when there is no iteration after the first pass).
+  let visibleLogits = tf.tile(tf.reshape(params.visibleBias, [1, -1]), [n, 1]) as tf.Tensor2D;
+  let vHat = tf.add(tf.mul(blockGradient(tf.sigmoid(visibleLogits)), visibleDrop), clampedV) as tf.Tensor2D;
   const states: tf.Tensor2D[] = [];
   for (let i = 0; i < L; i++) states.push(update(params, i, i === 0 ? vHat : states[i - 1], null, i < L - 1).state);
   // The label starts at its prior where hidden, at the data where not.
