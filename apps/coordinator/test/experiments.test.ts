@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SMOKE_NOTE } from '../src/catalogue/experiments/types.js';
-import { EXPERIMENTS, PRESET_NAMES, type ExperimentSpec, type ModelRole, type PresetName } from '../src/catalogue/experiments/index.js';
+import { EXPERIMENTS, PRESET_NAMES, type ClassifierRole, type ExperimentSpec, type ModelRole, type PresetName } from '../src/catalogue/experiments/index.js';
 import { refName, type ModelRef } from '../src/catalogue/experiments/types.js';
 import { craftRole, curveRole, matrixRole, planExperiment, sourceRole, type Plan } from '../src/catalogue/plan.js';
 import { OBJECTIVE_STEP_VERSIONS, unitKey } from '../src/units/key.js';
@@ -16,7 +16,7 @@ import { buildReport } from '../src/report/build.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { writeFiguresAndHtml } from '../src/report/html.js';
 import type { UnitStatus } from '../src/schedule/status.js';
-import type { EvaluateUnitConfig, TrainUnitConfig, Unit } from '../src/units/types.js';
+import { isMpDbmTrain, type ClassifierTrainUnitConfig, type EvaluateUnitConfig, type Unit } from '../src/units/types.js';
 
 // Figures are drawn by the real builders in report-figures.ts; only the SVG/PNG/HTML writing is stubbed.
 const drawn = vi.hoisted(() => [] as { id: string; kind: string }[]);
@@ -48,7 +48,7 @@ function metricsOf(unit: Unit): string[] {
   const c = unit.config;
   switch (c.kind) {
     case 'train':
-      return ['epochs', 'final_loss', 'examples_per_second', 'train_count', ...(c.earlyStopping ? ['best_epoch', 'best_validation_error'] : []), ...(c.continuation ? ['stage2_epochs', 'stage2_matched'] : [])];
+      return ['epochs', 'final_loss', 'examples_per_second', 'train_count', ...(c.earlyStopping ? ['best_epoch', 'best_validation_error'] : []), ...(!isMpDbmTrain(c) && c.continuation ? ['stage2_epochs', 'stage2_matched'] : [])];
     case 'craft':
       return ['count', 'source_adv_error', 'source_adv_confidence'];
     case 'evaluate':
@@ -70,8 +70,8 @@ function metricsOf(unit: Unit): string[] {
   }
 }
 
-// P3, P13 and P16 are CIFAR-10 results: every other claim of the paper is reproduced on MNIST.
-const CIFAR_CLAIMS = ['P3', 'P13', 'P16'];
+// P3 and P16 are CIFAR-10 results: every other claim of the paper is reproduced on MNIST (P13, the MP-DBM, is an MNIST claim).
+const CIFAR_CLAIMS = ['P3', 'P16'];
 const EXPECTED_CLAIMS = Array.from({ length: 19 }, (_, i) => `P${i + 1}`).filter((id) => !CIFAR_CLAIMS.includes(id));
 
 describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id, experiment) => {
@@ -87,8 +87,8 @@ describe.each(experiments.map((e) => [e.id, e] as const))('experiment %s', (_id,
       // Every model a unit reads is a dependency: otherwise the scheduler could start it before the model exists.
       const reads =
         config.kind === 'train'
-          ? config.epochsFrom
-            ? [config.epochsFrom]
+          ? !isMpDbmTrain(config) && config.epochsFrom
+            ? [config.epochsFrom as string]
             : []
           : config.kind === 'evaluate'
             ? config.craftUnit
@@ -170,7 +170,7 @@ function fakeArtifacts(unit: Unit): object | undefined {
 }
 
 describe('the catalogue', () => {
-  it('has unique claim ids; the MNIST experiments make exactly P1–P19 minus the CIFAR-10 P3, P13, P16', () => {
+  it('has unique claim ids; the MNIST experiments make exactly P1–P19 minus the CIFAR-10 P3, P16', () => {
     const ids = experiments.flatMap((e) => e.claims.map((c) => c.id));
     expect(new Set(ids).size).toBe(ids.length);
     const mnist = experiments.filter((e) => e.dataset !== 'cifar10').flatMap((e) => e.claims.map((c) => c.id));
@@ -245,7 +245,7 @@ describe('ensemble (§9)', () => {
     const allSeeds: number[] = [];
     for (const seed of plan.seeds) {
       const members = Array.from({ length: 12 }, (_, i) => unitAt(plan, `member#${i}`, seed));
-      const configs = members.map((u) => u.config as TrainUnitConfig);
+      const configs = members.map((u) => u.config as ClassifierTrainUnitConfig);
       expect(new Set(members.map((u) => u.key)).size).toBe(12);
       expect(configs.map((c) => c.seed)).toEqual(Array.from({ length: 12 }, (_, i) => seed + 1000 * i));
       allSeeds.push(...configs.map((c) => c.seed));
@@ -285,8 +285,8 @@ describe('early stopping and retraining (§6)', () => {
     for (const seed of plan.seeds) {
       const select = unitAt(plan, 'wide-adv-select', seed);
       const retrained = unitAt(plan, 'wide-adv-retrained', seed);
-      const s = select.config as TrainUnitConfig;
-      const r = retrained.config as TrainUnitConfig;
+      const s = select.config as ClassifierTrainUnitConfig;
+      const r = retrained.config as ClassifierTrainUnitConfig;
       expect(s.earlyStopping).toEqual(EXPERIMENTS['early-stopping-1600'].models['wide-adv-select'].earlyStopping![preset]);
       expect(s.earlyStopping!.adversarialEps).toBe(0.25);
       expect(s.includeValidation).toBe(false);
@@ -298,7 +298,7 @@ describe('early stopping and retraining (§6)', () => {
       // Same architecture and objective; only the data and the epoch count differ.
       expect(r.model).toEqual(s.model);
       expect(r.training.objective).toEqual(s.training.objective);
-      const clean = unitAt(plan, 'wide-clean', seed).config as TrainUnitConfig;
+      const clean = unitAt(plan, 'wide-clean', seed).config as ClassifierTrainUnitConfig;
       expect(clean.training.objective).toEqual({ kind: 'clean' });
       expect(unitAt(plan, 'selected-test', seed).config).toMatchObject({ source: [retrained.key], attack: null });
     }
@@ -306,7 +306,7 @@ describe('early stopping and retraining (§6)', () => {
   });
 
   it('refuses a model that retrains from an unknown model', () => {
-    const models: Record<string, ModelRole> = { ...EXPERIMENTS['early-stopping-1600'].models, orphan: { ...EXPERIMENTS['early-stopping-1600'].models['wide-adv-retrained'], retrainFrom: 'nope' } };
+    const models: Record<string, ModelRole> = { ...EXPERIMENTS['early-stopping-1600'].models, orphan: { ...(EXPERIMENTS['early-stopping-1600'].models['wide-adv-retrained'] as ClassifierRole), retrainFrom: 'nope' } };
     expect(() => planExperiment({ ...EXPERIMENTS['early-stopping-1600'], models }, 'smoke', [1], 'sum')).toThrow(/retrains from unknown model "nope"/);
   });
 });
@@ -390,30 +390,30 @@ describe('matrices and curves', () => {
           if (attack === 'bim' || attack === 'pgd') expect(config.attack).toEqual({ kind: attack, eps, steps: curve.steps, stepSize: (2.5 * eps) / curve.steps, clip: true });
           expect(config.attack?.kind).toBe(attack);
         }
-    // Every attack of the project and their worst case.
-    expect(points).toBe(4 * 9 * 6);
+    // Every attack of the project and their worst case, on the five models (softmax, maxout, maxout-adv, RBF, MP-DBM).
+    expect(points).toBe(5 * 9 * 6);
     expect([...plan.roles.keys()].filter((r) => r.startsWith('curve:'))).toHaveLength(points);
   });
 });
 
 describe('models of the individual experiments', () => {
   it('logistic regression sees only the 3s and 7s; the none-class model has 11 outputs and rubbish examples', () => {
-    const logistic = unitAt(planOf('logistic-3v7'), 'logistic', 1).config as TrainUnitConfig;
+    const logistic = unitAt(planOf('logistic-3v7'), 'logistic', 1).config as ClassifierTrainUnitConfig;
     expect(logistic.dataset.classes).toEqual([3, 7]);
     expect(logistic.model.outputs).toBe(1);
-    const none = unitAt(planOf('rubbish'), 'maxout-none-class', 1).config as TrainUnitConfig;
+    const none = unitAt(planOf('rubbish'), 'maxout-none-class', 1).config as ClassifierTrainUnitConfig;
     expect(none.model.outputs).toBe(11);
     expect(none.rubbishClass).toBe(500);
-    expect((unitAt(planOf('rubbish'), 'maxout', 1).config as TrainUnitConfig).rubbishClass).toBeNull();
+    expect((unitAt(planOf('rubbish'), 'maxout', 1).config as ClassifierTrainUnitConfig).rubbishClass).toBeNull();
     const fgsmOnRubbish = unitAt(planOf('rubbish'), 'rubbish-none-class-fgsm', 1);
     expect(fgsmOnRubbish.config).toMatchObject({ kind: 'rubbish', attack: { kind: 'fgsm', eps: 0.25, clip: false }, model: [key(planOf('rubbish'), 'maxout-none-class', 1)] });
   });
 
   it('trains the adversarial net on J̃ = .5 J(x) + .5 J(x + .25 sign ∇ₓJ), the controls on noise of the same size', () => {
     const plan = planOf('adversarial-training');
-    expect((unitAt(plan, 'maxout-adv', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false });
-    expect((unitAt(plan, 'maxout-sign-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'sign', eps: 0.25, clip: false });
-    expect((unitAt(plan, 'maxout-uniform-noise', 1).config as TrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'uniform', eps: 0.25, clip: false });
+    expect((unitAt(plan, 'maxout-adv', 1).config as ClassifierTrainUnitConfig).training.objective).toEqual({ kind: 'adversarial', alpha: 0.5, eps: 0.25, clip: false });
+    expect((unitAt(plan, 'maxout-sign-noise', 1).config as ClassifierTrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'sign', eps: 0.25, clip: false });
+    expect((unitAt(plan, 'maxout-uniform-noise', 1).config as ClassifierTrainUnitConfig).training.objective).toEqual({ kind: 'noise', distribution: 'uniform', eps: 0.25, clip: false });
     const transfer = unitAt(plan, 'maxout→adv', 1).config as EvaluateUnitConfig;
     expect(transfer.source).toEqual([key(plan, 'maxout', 1)]);
     expect(transfer.target).toEqual([key(plan, 'maxout-adv', 1)]);
@@ -633,12 +633,47 @@ describe('objective step versions', () => {
   });
 });
 
+describe('the MP-DBM (P13)', () => {
+  it('is one train unit per seed and preset, shared by mp-dbm, rubbish and robustness-curve, trained by multi-prediction with early stopping', () => {
+    for (const preset of PRESET_NAMES) {
+      const keys = ['mp-dbm', 'rubbish', 'robustness-curve'].map((id) => planExperiment(EXPERIMENTS[id], preset, [1], 'sum').roles.get('mp-dbm')!.get(1));
+      expect(new Set(keys).size, preset).toBe(1);
+      const unit = unitAt(planExperiment(EXPERIMENTS['mp-dbm'], preset, [1], 'sum'), 'mp-dbm', 1);
+      expect(unit.config.kind === 'train' && isMpDbmTrain(unit.config), preset).toBe(true);
+      if (unit.config.kind !== 'train' || !isMpDbmTrain(unit.config)) continue;
+      expect(unit.config.training.kind).toBe('multi-prediction');
+      expect(unit.config.earlyStopping).toEqual({ patience: 100, adversarialEps: null });
+      // Only the classifier protocol's options are absent, not null: the config has no such fields.
+      expect(Object.keys(unit.config).sort()).toEqual(['dataset', 'earlyStopping', 'kind', 'model', 'seed', 'training']);
+    }
+    expect(unitAt(planExperiment(EXPERIMENTS['mp-dbm'], 'paper', [1], 'sum'), 'mp-dbm', 1).config).toMatchObject({ model: { hidden: [{ units: 2087 }, { units: 3200 }], iterations: 14 } });
+  });
+
+  it('claims P13 from the FGSM ε = .25 evaluation through inference, unclipped deciding and clipped beside it', () => {
+    const [claim] = EXPERIMENTS['mp-dbm'].claims;
+    expect(claim.id).toBe('P13');
+    expect(claim.metrics.clean_error).toMatchObject({ paper: 0.0088, from: { evaluation: 'mp-dbm-fgsm', metric: 'clean_error' } });
+    expect(claim.metrics.adv_error).toMatchObject({ paper: 0.975, from: { evaluation: 'mp-dbm-fgsm', metric: 'adv_error' } });
+    expect(claim.metrics.adv_error_clipped).toMatchObject({ paper: 0.975, from: { evaluation: 'mp-dbm-fgsm:clipped' } });
+    expect(EXPERIMENTS['mp-dbm'].evaluations['mp-dbm-fgsm'].attack).toEqual({ kind: 'fgsm', eps: 0.25, clip: false });
+    // The multi-inference reading is an alternative beside it, from the same net, crafting its own examples.
+    expect(claim.metrics.clean_error_multi_inference).toMatchObject({ paper: 0.0088, alternative: expect.stringContaining('multi-inference') });
+    const plan = planExperiment(EXPERIMENTS['mp-dbm'], 'cpu', [1], 'sum');
+    const multi = unitAt(plan, 'mp-dbm-multi-inference-fgsm', 1).config as EvaluateUnitConfig;
+    const plain = unitAt(plan, 'mp-dbm-fgsm', 1).config as EvaluateUnitConfig;
+    expect(multi.inference).toBe('multi-inference');
+    expect('inference' in plain).toBe(false);
+    expect(multi.source).toEqual(plain.source);
+    expect(multi.craftUnit).toBeUndefined();
+  });
+});
+
 describe('the PGD monitor of adversarial training', () => {
-  const trainUnits = (preset: PresetName) => experiments.flatMap((e) => planExperiment(e, preset, [1], 'sum').units).filter((u): u is Unit & { config: TrainUnitConfig } => u.config.kind === 'train');
+  const trainUnits = (preset: PresetName) => experiments.flatMap((e) => planExperiment(e, preset, [1], 'sum').units).filter((u): u is Unit & { config: ClassifierTrainUnitConfig } => u.config.kind === 'train' && !isMpDbmTrain(u.config));
 
   it('is on for the adversarially trained maxout of every preset, at the training ε, clipped', () => {
     for (const preset of PRESET_NAMES) {
-      const monitor = (unitAt(planExperiment(EXPERIMENTS['adversarial-training'], preset, SEEDS, 'sum'), 'maxout-adv', 1).config as TrainUnitConfig).training.monitor;
+      const monitor = (unitAt(planExperiment(EXPERIMENTS['adversarial-training'], preset, SEEDS, 'sum'), 'maxout-adv', 1).config as ClassifierTrainUnitConfig).training.monitor;
       expect(monitor, preset).toEqual({ kind: 'pgd', eps: 0.25, steps: 10, stepSize: 0.0625, examples: 256, clip: true });
     }
   });
@@ -656,7 +691,7 @@ describe('the PGD monitor of adversarial training', () => {
     expect(keyOf('paper', 'maxout')).toBe('train-97aa5c8d35a5badb6f16');
     expect(keyOf('paper', 'maxout-sign-noise')).toBe('train-5c31d4b6025e5d89f68f');
     // The monitored net is new work: its key is not the unmonitored one's.
-    const adv = unitAt(planExperiment(EXPERIMENTS['adversarial-training'], 'paper', [1], 'sum'), 'maxout-adv', 1).config as TrainUnitConfig;
+    const adv = unitAt(planExperiment(EXPERIMENTS['adversarial-training'], 'paper', [1], 'sum'), 'maxout-adv', 1).config as ClassifierTrainUnitConfig;
     const { monitor: _, ...unmonitored } = adv.training;
     expect(unitKey({ ...adv, training: unmonitored })).toBe('train-bb3a84685809ffbc99c9');
     expect(unitKey(adv)).not.toBe('train-bb3a84685809ffbc99c9');

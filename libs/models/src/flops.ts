@@ -1,4 +1,5 @@
 import { convGeometry } from './conv-maxout.js';
+import type { MpDbmSpec } from './mp-dbm/spec.js';
 import type { ModelSpec } from './spec.js';
 
 /**
@@ -41,4 +42,29 @@ export function forwardMatMuls(spec: ModelSpec, inputSize: number, numClasses: n
 /** FLOPs (2 per multiply-add) of the forward pass's matMuls on one example. */
 export function forwardFlops(spec: ModelSpec, inputSize: number, numClasses: number): number {
   return forwardMatMuls(spec, inputSize, numClasses).reduce((sum, { fanIn, columns, positions }) => sum + 2 * fanIn * columns * positions, 0);
+}
+
+/**
+ * Forward FLOPs of an MP-DBM's classification (mean field with the pixels clamped) on one example:
+ * the first pass is one bottom-up product per layer, every further iteration one product with each
+ * layer's weights from below and from above (v·W₀ is computed once). Multi-inference adds the
+ * pixels' top-down product per iteration. Multi-prediction training (inpainting) recomputes v·W₀
+ * and the pixels every iteration: `mpDbmTrainingFlops`.
+ */
+export function mpDbmForwardFlops(spec: MpDbmSpec, inputSize: number, numClasses: number): number {
+  const widths = [inputSize, ...spec.hidden.map((l) => l.units), numClasses];
+  const products = widths.slice(1).map((w, j) => 2 * widths[j] * w);
+  const first = products.reduce((s, p) => s + p, 0);
+  // Each iteration: layer j ≥ 1 reads Wⱼ (below) and every layer but the last reads Wⱼ₊₁ (above).
+  const perIteration = products.slice(1).reduce((s, p) => s + 2 * p, 0) + (spec.classify === 'multi-inference' ? products[0] : 0);
+  return first + (spec.hidden.length > 0 ? (spec.iterations - 1) * perIteration : 0);
+}
+
+/** Forward FLOPs of one multi-prediction inpainting on one example (a training step is ≈ 3× this). */
+export function mpDbmTrainingFlops(spec: MpDbmSpec, inputSize: number, numClasses: number): number {
+  const widths = [inputSize, ...spec.hidden.map((l) => l.units), numClasses];
+  const products = widths.slice(1).map((w, j) => 2 * widths[j] * w);
+  const all = products.reduce((s, p) => s + p, 0);
+  // Per iteration every product twice (below and above), v·W₀ and the pixels' W₀ᵀ included.
+  return all + (spec.iterations - 1) * 2 * all;
 }

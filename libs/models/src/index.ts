@@ -7,7 +7,12 @@ export { fitProtocol, checkpointFromDecoded, concatData, monitorSeries, type Mon
 export { readMonitor, type PgdMonitor, type MonitorReading } from './monitor.js';
 export { asAttackTarget } from './attack-target.js';
 export { Ensemble, type Predictor } from './ensemble.js';
-export { saveModel, loadModel } from './serialize.js';
+export { saveModel, loadModel, loadTrainedModel, type TrainedModel } from './serialize.js';
 export { convMaxoutSpec, convGeometry, convMaxoutForward, type ConvGeometry } from './conv-maxout.js';
 export type { ConvMaxoutLayerSpec } from './spec.js';
 export { forwardMatMuls, forwardFlops, type LayerMatMul } from './flops.js';
+export { MpDbm, visibleBiasFromMarginals } from './mp-dbm/model.js';
+export { mpDbmSpec, mpDbmTraining, isMpDbmSpec, checkMpDbmSpec, checkMpDbmTraining, linearDecayAt, type MpDbmSpec, type MpDbmHiddenLayerSpec, type MpDbmInit, type MpDbmTrainConfig, type LinearDecaySchedule, type Binarization } from './mp-dbm/spec.js';
+export { meanField, multiInference, inpaint, multiPredictionCost, type DbmParams, type MeanFieldResult, type InpaintResult } from './mp-dbm/mean-field.js';
+export { MpDbmTrainer, fitMpDbm, mpBatchCost, mpDbmCheckpointFromDecoded, type MpDbmCheckpoint, type MpDbmOutcome, type MpDbmHooks, type MpDbmTrainerState } from './mp-dbm/train.js';
+export { mpDbmForwardFlops, mpDbmTrainingFlops } from './flops.js';

@@ -3,6 +3,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Rng } from '@advx/data';
 import { Classifier } from './classifier.js';
+import { MpDbm } from './mp-dbm/model.js';
+import type { MpDbmSpec } from './mp-dbm/spec.js';
 import type { ModelSpec } from './spec.js';
 
 /**
@@ -10,22 +12,26 @@ import type { ModelSpec } from './spec.js';
  * plus `weights.bin` — so tfjs tooling can read the weights; our ModelSpec rides in
  * `userDefinedMetadata` to rebuild the graph.
  */
-interface StoredModel {
-  format: 'advx-classifier';
+type StoredModel = {
   generatedBy: string;
-  userDefinedMetadata: { spec: ModelSpec; inputSize: number; numClasses: number };
   weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
+} & (
+  | { format: 'advx-classifier'; userDefinedMetadata: { spec: ModelSpec; inputSize: number; numClasses: number } }
+  /** An MP-DBM (mp-dbm/model.ts): the same layout, its spec rebuilds the inference graph. */
+  | { format: 'advx-mp-dbm'; userDefinedMetadata: { spec: MpDbmSpec; inputSize: number; numClasses: number } }
+);
 
-export async function saveModel(model: Classifier, directory: string, numClasses: number): Promise<void> {
+/** A model the coordinator trains and attacks: either family, saved and loaded alike. */
+export type TrainedModel = Classifier | MpDbm;
+
+export async function saveModel(model: TrainedModel, directory: string, numClasses: number): Promise<void> {
   const named: tf.NamedTensorMap = Object.fromEntries(model.namedVariables);
   const { data, specs } = await tf.io.encodeWeights(named);
-  const stored: StoredModel = {
-    format: 'advx-classifier',
-    generatedBy: `advx, TensorFlow.js ${tf.version_core}`,
-    userDefinedMetadata: { spec: model.spec, inputSize: model.inputSize, numClasses },
-    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
-  };
+  const manifest = { generatedBy: `advx, TensorFlow.js ${tf.version_core}`, weightsManifest: [{ paths: ['weights.bin'], weights: specs }] };
+  const stored: StoredModel =
+    model instanceof MpDbm
+      ? { format: 'advx-mp-dbm', userDefinedMetadata: { spec: model.spec, inputSize: model.inputSize, numClasses }, ...manifest }
+      : { format: 'advx-classifier', userDefinedMetadata: { spec: model.spec, inputSize: model.inputSize, numClasses }, ...manifest };
   // Written beside the target and renamed, so a crash never leaves a half-written model behind.
   const staging = `${directory}.tmp-${process.pid}-${Date.now()}`;
   await mkdir(staging, { recursive: true });
@@ -35,15 +41,25 @@ export async function saveModel(model: Classifier, directory: string, numClasses
   await rename(staging, directory);
 }
 
+/** A saved Classifier (a saved MP-DBM is refused: loadTrainedModel reads either). */
 export async function loadModel(directory: string): Promise<{ model: Classifier; numClasses: number }> {
+  const { model, numClasses } = await loadTrainedModel(directory);
+  if (model instanceof Classifier) return { model, numClasses };
+  model.dispose();
+  throw new Error(`${join(directory, 'model.json')}: an MP-DBM, not a feed-forward classifier (load it with loadTrainedModel)`);
+}
+
+/** A saved model of either family, rebuilt from the spec in its model.json. */
+export async function loadTrainedModel(directory: string): Promise<{ model: TrainedModel; numClasses: number }> {
   const path = join(directory, 'model.json');
   const stored = JSON.parse(await readFile(path, 'utf8')) as StoredModel;
-  if (stored.format !== 'advx-classifier') throw new Error(`${path}: not an advx model (format ${String(stored.format)})`);
-  const { spec, inputSize, numClasses } = stored.userDefinedMetadata;
+  if (stored.format !== 'advx-classifier' && stored.format !== 'advx-mp-dbm') throw new Error(`${path}: not an advx model (format ${String((stored as { format: unknown }).format)})`);
+  const { inputSize, numClasses } = stored.userDefinedMetadata;
   const [group] = stored.weightsManifest;
   const bytes = await readFile(join(directory, group.paths[0]));
   // The PRNG only fills the initial values, which are overwritten at once.
-  const model = new Classifier(spec, inputSize, numClasses, Rng.fromSeed(0));
+  const model: TrainedModel =
+    stored.format === 'advx-mp-dbm' ? new MpDbm(stored.userDefinedMetadata.spec, inputSize, numClasses, Rng.fromSeed(0)) : new Classifier(stored.userDefinedMetadata.spec, inputSize, numClasses, Rng.fromSeed(0));
   let weights: tf.NamedTensorMap = {};
   try {
     // Shapes are checked before decoding: a wrong size in the manifest would shift every later weight's bytes

@@ -5,6 +5,7 @@ import { asAttackTarget } from './attack-target.js';
 import { checkMonitor, readMonitor, type MonitorReading, type PgdMonitor } from './monitor.js';
 import { ownedVariable, type Classifier, type DropoutMasks } from './classifier.js';
 import { learningRateAt, momentumAt, type LearningRateSchedule, type MomentumSchedule } from './schedule.js';
+import type { Predictor } from './ensemble.js';
 
 /**
  * What each training step minimises. The paper's variants all live here so that a model trained
@@ -356,7 +357,7 @@ function forEachSlice(data: DeviceData, batch: number, body: (x: tf.Tensor2D, la
  * Misclassification rate of the test-time (dropout-free) net, pylearn2's `valid_y_misclass`; with
  * `adversarialEps`, on FGSM examples crafted against that net (§6's adversarial validation error).
  */
-export function errorRate(model: Classifier, data: DeviceData, adversarialEps: number | null = null): Promise<number> {
+export function errorRate(model: Predictor, data: DeviceData, adversarialEps: number | null = null): Promise<number> {
   const target = asAttackTarget(model);
   return forEachSlice(data, MONITOR_BATCH, (x, labels) => {
     const input = adversarialEps === null ? x : fgsm(target, x, { eps: adversarialEps, labels });

@@ -3,6 +3,7 @@ import { fgsm } from '@advx/attacks';
 import { Rng } from '@advx/data';
 import { asAttackTarget, Classifier, maxoutSpec, selectBackend, train, type BackendName, type ModelSpec, type Objective, type TrainConfig, type TrainData } from '@advx/models';
 import { stepFlops } from './flops.js';
+import { timeMpDbm, type MpDbmBench } from './mp-dbm.js';
 import type { BenchOptions, Workload } from './options.js';
 import { profileTrainingStep, type StepProfile } from './profile.js';
 
@@ -55,6 +56,8 @@ export interface ChildResult {
   flopsPerExample: ReturnType<typeof stepFlops>;
   /** tf.memory().numTensors before the model and after each phase: must stay flat. */
   tensors: Record<string, number>;
+  /** The MP-DBM's MP-training step and FGSM through its inference (bench/mp-dbm.ts); native backend only (minutes on wasm). */
+  mp_dbm: MpDbmBench | null;
   /** Milliseconds to draw one step's dropout masks with the project's PRNG (no tfjs involved). */
   mask_ms_per_step: number;
   workloads: WorkloadResult[];
@@ -197,6 +200,7 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
   const advT = summarize(await phase('adv_train', () => timeTraining(maxoutSpec(), adversarial, s, data)));
   const fgsmT = summarize(await phase('fgsm', () => timeFgsm(s, fgsmData)));
   const maskMs = await phase('masks', () => timeMaskDrawing(s.batch, Math.max(10, s.reps * s.steps)));
+  const mpDbm = info.name === 'tensorflow' ? await phase('mp_dbm', () => timeMpDbm(s)) : null;
   const sgemm = s.sgemmSize > 0 ? await phase('sgemm', () => timeSgemm(s.sgemmSize, s.sgemmReps)) : null;
   const workloads: WorkloadResult[] = [];
   for (const w of s.workloads) {
@@ -226,6 +230,7 @@ export async function runChild(s: ChildSettings, log: (line: string) => void): P
     timings: { train: trainT, train_nodrop: noDropT, adv_train: advT, fgsm: fgsmT },
     flopsPerExample: flops,
     tensors,
+    mp_dbm: mpDbm,
     mask_ms_per_step: maskMs,
     workloads,
     profile,

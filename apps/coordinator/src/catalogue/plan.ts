@@ -1,5 +1,5 @@
 import { stringify } from 'safe-stable-stringify';
-import { memberName, refName, refRole, type AnalysisRole, type AttackSpec, type BatterySpec, type ClaimSource, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
+import { memberName, refName, refRole, type ModelRole, type MpDbmRole, type AnalysisRole, type AttackSpec, type BatterySpec, type ClaimSource, type CurveAttack, type CurveSpec, type ExperimentSpec, type ModelRef, type PresetName } from './experiments/types.js';
 import { unitKey } from '../units/key.js';
 import { FIGURE_INPUTS, isFigureId, type FigureInput } from './figure-ids.js';
 import type { DatasetRef, Unit, UnitConfig } from '../units/types.js';
@@ -179,18 +179,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
         if (model.retrainFrom && !experiment.models[model.retrainFrom].earlyStopping) {
           throw new Error(`experiment ${experiment.id}: model "${role}" retrains from "${model.retrainFrom}", which has no early stopping to choose the epochs`);
         }
-        const config: UnitConfig = {
-          kind: 'train',
-          dataset: trainDataset,
-          model: 'hidden' in model.spec ? model.spec : model.spec[preset],
-          training: model.training[preset],
-          seed: seed + 1000 * i,
-          earlyStopping: model.earlyStopping?.[preset] ?? null,
-          continuation: model.continuation?.[preset] ?? null,
-          epochsFrom: chooser ?? null,
-          includeValidation: !!model.retrainFrom,
-          rubbishClass: model.rubbishClass?.[preset] ?? null,
-        };
+        const config = trainConfig(model, preset, trainDataset, seed + 1000 * i, chooser ?? null);
         keys.push(add(count > 1 ? memberName(role, i) : role, seed, config, chooser ? [chooser] : [], count > 1 ? { role, index: i } : undefined));
       }
       members.set(role, keys);
@@ -206,13 +195,13 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     };
     // Evaluations are collected first: those that attack the same source the same way share one
     // craft unit (a transfer-matrix row is crafted once, then judged by every target).
-    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef; on: DatasetRef }[] = [];
-    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef, on: DatasetRef = dataset) => {
+    const evaluations: { role: string; source: string[]; target: string[]; reference?: string[]; attack: AttackSpec | null; split: 'train' | 'test'; sourceRef: ModelRef; on: DatasetRef; inference?: 'multi-inference' }[] = [];
+    const evaluate = (role: string, source: ModelRef, target: ModelRef, attack: AttackSpec | null, split: 'train' | 'test', reference?: ModelRef, on: DatasetRef = dataset, inference?: 'multi-inference') => {
       const context = `evaluation "${role}"`;
-      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source, on });
+      evaluations.push({ role, source: resolve(source, context), target: resolve(target, context), ...(reference ? { reference: resolve(reference, context) } : {}), attack, split, sourceRef: source, on, ...(inference ? { inference } : {}) });
     };
 
-    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference);
+    for (const [role, e] of Object.entries(experiment.evaluations)) evaluate(role, e.source, e.target ?? e.source, e.attack, e.split ?? 'test', e.reference, dataset, e.inference);
     for (const matrix of experiment.matrices ?? []) {
       matrix.models.forEach((source, i) => matrix.models.forEach((target, j) => evaluate(matrixRoles[matrix.id][i][j], source, target, matrix.attack, 'test')));
     }
@@ -228,7 +217,8 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     }
 
     const evaluationsPerCraft = new Map<string, number>();
-    const craftId = (e: (typeof evaluations)[number]) => (e.attack ? stringify({ source: e.source, attack: e.attack, split: e.split, on: e.on }) ?? '' : null);
+    // An evaluation that reads its models another way crafts its own (a craft unit attacks the models as their specs say).
+    const craftId = (e: (typeof evaluations)[number]) => (e.attack && !e.inference ? stringify({ source: e.source, attack: e.attack, split: e.split, on: e.on }) ?? '' : null);
     for (const e of evaluations) {
       const id = craftId(e);
       if (id) evaluationsPerCraft.set(id, (evaluationsPerCraft.get(id) ?? 0) + 1);
@@ -247,7 +237,7 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
         }
       }
       const reference = e.reference ? { reference: e.reference } : {};
-      const config: UnitConfig = { kind: 'evaluate', dataset: e.on, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(craftUnit ? { craftUnit } : {}) };
+      const config: UnitConfig = { kind: 'evaluate', dataset: e.on, source: e.source, target: e.target, ...reference, attack: e.attack, split: e.split, seed, ...(e.inference ? { inference: e.inference } : {}), ...(craftUnit ? { craftUnit } : {}) };
       const judges = [...e.target, ...(e.reference ?? [])];
       add(e.role, seed, config, craftUnit ? [craftUnit, ...judges] : [...new Set([...e.source, ...judges])]);
     }
@@ -264,6 +254,33 @@ export function planExperiment(experiment: ExperimentSpec, preset: PresetName, s
     }
   }
   return { experiment, preset, seeds: planned, units, roles, matrixRoles, curveRoles, batteryRoles };
+}
+
+/** The train unit of one seed of a model role, for either model family. */
+function trainConfig(role: ModelRole, preset: PresetName, dataset: DatasetRef, seed: number, epochsFrom: string | null): UnitConfig {
+  const earlyStopping = role.earlyStopping?.[preset] ?? null;
+  if (isMpDbmRole(role)) {
+    const model = 'hidden' in role.spec ? role.spec : role.spec[preset];
+    return { kind: 'train', dataset, model, training: role.training[preset], seed, earlyStopping };
+  }
+  return {
+    kind: 'train',
+    dataset,
+    model: 'hidden' in role.spec ? role.spec : role.spec[preset],
+    training: role.training[preset],
+    seed,
+    earlyStopping,
+    continuation: role.continuation?.[preset] ?? null,
+    epochsFrom,
+    includeValidation: !!role.retrainFrom,
+    rubbishClass: role.rubbishClass?.[preset] ?? null,
+  };
+}
+
+/** An MP-DBM role: its spec (or every preset's) is an MP-DBM's. */
+export function isMpDbmRole(role: ModelRole): role is MpDbmRole {
+  const spec = 'hidden' in role.spec ? role.spec : Object.values(role.spec)[0];
+  return (spec as { kind?: unknown }).kind === 'mp-dbm';
 }
 
 /** Every figure an experiment lists exists and finds the analyses it draws from (catalogue/figure-ids.ts). */

@@ -4,7 +4,7 @@ import { refName, refRole, type ClaimSpec, type ExperimentSpec, type ModelRef } 
 import type { Plan } from '../catalogue/plan.js';
 import type { UnitStatus } from '../schedule/status.js';
 import type { MaskingArtifacts, TrainArtifacts } from '../units/artifacts.js';
-import type { UnitResult } from '../units/types.js';
+import { isMpDbmTrain, type UnitResult } from '../units/types.js';
 import type { CheckReport, ClaimQualification } from './model.js';
 
 /**
@@ -34,7 +34,7 @@ export function checkReports(plan: Plan, statuses: Map<string, UnitStatus>): Che
       const masking = maskingChecks(measurementsOf(result, transferRates)).map((check) => ({ ...check, experiment: plan.experiment.id, model, seed, run: key }));
       const trainKey = plan.roles.get(model)?.get(seed);
       const train = trainKey ? statuses.get(trainKey)?.result : undefined;
-      const overfitting = train?.config.kind === 'train' && train.config.training.monitor ? [{ ...overfittingCheck(train.artifacts as TrainArtifacts | undefined), experiment: plan.experiment.id, model, seed, run: trainKey! }] : [];
+      const overfitting = train?.config.kind === 'train' && !isMpDbmTrain(train.config) && train.config.training.monitor ? [{ ...overfittingCheck(train.artifacts as TrainArtifacts | undefined), experiment: plan.experiment.id, model, seed, run: trainKey! }] : [];
       return [...masking, ...overfitting];
     }),
   );

@@ -3,6 +3,7 @@ import { FIGURE_INPUTS, type FigureId } from '../catalogue/figure-ids.js';
 import { figureFiles, type Figure, type GridImage, type LearningCurve, type LearningCurvesFigure } from '../figures/index.js';
 import type { UnitStatus } from '../schedule/status.js';
 import type { ArtifactKind, ArtifactsByKind, TrainArtifacts } from '../units/artifacts.js';
+import { isMpDbmTrain } from '../units/types.js';
 import { curveReports, matrixReports } from './build.js';
 import type { FigureLink } from './model.js';
 
@@ -109,7 +110,7 @@ export function learningCurvesFigure(plan: Plan, statuses: Map<string, UnitStatu
     // Stage 1's validation error is the one early stopping selects on: under FGSM in §6.
     const panel = eps ? `${role} (stage-1 validation error under FGSM ε = ${eps})` : role;
     adversarial ||= !!eps;
-    const monitor = unit.config.training.monitor;
+    const monitor = isMpDbmTrain(unit.config) ? undefined : unit.config.training.monitor;
     if (monitor) monitors.add(`ε = ${monitor.eps}, ${monitor.steps} steps of ${monitor.stepSize}${monitor.clip ? ', clipped to [0, 1]' : ''}, on the first ${monitor.examples} training examples`);
     if (!panels.includes(panel)) panels.push(panel);
     curves.push({

@@ -1,6 +1,6 @@
 import { DATASETS } from '@advx/data';
-import { forwardFlops } from '@advx/models';
-import type { AttackSpec, DatasetRef, Unit, UnitConfig } from '../units/types.js';
+import { forwardFlops, mpDbmForwardFlops, mpDbmTrainingFlops } from '@advx/models';
+import { isMpDbmTrain, type AttackSpec, type DatasetRef, type Unit, type UnitConfig } from '../units/types.js';
 
 /**
  * A unit's cost before it runs, in forward-pass FLOPs: only to order the work, so that the longest
@@ -48,7 +48,7 @@ function modelFlops(units: Unit[]): Map<string, number> {
     if (config.kind !== 'train') continue;
     const [h, w, c] = DATASETS[config.dataset.name].shape;
     const classes = config.dataset.classes?.length ?? DATASETS[config.dataset.name].classNames.length;
-    flops.set(key, forwardFlops(config.model, h * w * c, classes + (config.rubbishClass ? 1 : 0)));
+    flops.set(key, isMpDbmTrain(config) ? mpDbmForwardFlops(config.model, h * w * c, classes) : forwardFlops(config.model, h * w * c, classes + (config.rubbishClass ? 1 : 0)));
   }
   return flops;
 }
@@ -57,6 +57,12 @@ function modelFlops(units: Unit[]): Map<string, number> {
 function unitCost(config: UnitConfig, ownFlops: number, flopsOf: (models: string[]) => number): number {
   switch (config.kind) {
     case 'train': {
+      if (isMpDbmTrain(config)) {
+        // An inpainting pass costs more than classification (the pixels are inferred too); a step is its forward and backward.
+        const [h, w, c] = DATASETS[config.dataset.name].shape;
+        const classes = config.dataset.classes?.length ?? DATASETS[config.dataset.name].classNames.length;
+        return mpDbmTrainingFlops(config.model, h * w * c, classes) * (1 + BACKWARD) * split(config.dataset, 'train') * config.training.epochs;
+      }
       const t = config.training;
       // The two-pass adversarial step is about two clean steps; noise is one.
       const perStep = (1 + BACKWARD) * (t.objective.kind === 'adversarial' ? 2 : 1);

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { stringify } from 'safe-stable-stringify';
 import type { Objective } from '@advx/models';
-import type { UnitConfig } from './types.js';
+import { isMpDbmTrain, type UnitConfig } from './types.js';
 
 /**
  * Bumped, for one unit kind, when its handler changes what it computes for the same config, so
@@ -25,7 +25,7 @@ export function unitKey(config: UnitConfig): string {
   // the numbers are the same as crafting them itself (a mechanics test checks this), so the same
   // evaluation planned by two experiments, shared in one and not in the other, is one unit.
   const hashed = config.kind === 'evaluate' ? { ...config, craftUnit: undefined } : config;
-  const step = config.kind === 'train' ? OBJECTIVE_STEP_VERSIONS[config.training.objective.kind] : undefined;
+  const step = config.kind === 'train' && !isMpDbmTrain(config) ? OBJECTIVE_STEP_VERSIONS[config.training.objective.kind] : undefined;
   const canonical = stringify({ v: UNIT_CODE_VERSIONS[config.kind], ...(step ? { step } : {}), ...hashed }) ?? '';
   return `${config.kind}-${createHash('sha256').update(canonical).digest('hex').slice(0, 20)}`;
 }

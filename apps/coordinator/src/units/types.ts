@@ -1,5 +1,5 @@
 import type { DatasetName } from '@advx/data';
-import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
+import type { Continuation, EarlyStoppingRule, ModelSpec, MpDbmSpec, MpDbmTrainConfig, TrainConfig } from '@advx/models';
 
 /**
  * `clip`: whether adversarial examples are clipped to the pixel range [0, 1]. The paper never says
@@ -46,7 +46,10 @@ export interface DatasetRef {
 }
 
 
-export interface TrainUnitConfig {
+/** A train unit: a feed-forward classifier (the paper's protocol) or an MP-DBM (multi-prediction training). */
+export type TrainUnitConfig = ClassifierTrainUnitConfig | MpDbmTrainUnitConfig;
+
+export interface ClassifierTrainUnitConfig {
   kind: 'train';
   dataset: DatasetRef;
   model: ModelSpec;
@@ -63,6 +66,22 @@ export interface TrainUnitConfig {
   rubbishClass: number | null;
 }
 
+/**
+ * An MP-DBM (§9, P13), trained by multi-prediction with early stopping on the clean validation
+ * error (pylearn2 mpdbm.yaml). It has none of the classifier protocol's other options (no continued
+ * stage, retraining or rubbish class), so its config has none of their fields.
+ */
+export interface MpDbmTrainUnitConfig {
+  kind: 'train';
+  dataset: DatasetRef;
+  model: MpDbmSpec;
+  training: MpDbmTrainConfig;
+  seed: number;
+  earlyStopping: EarlyStoppingRule | null;
+}
+
+export const isMpDbmTrain = (config: TrainUnitConfig): config is MpDbmTrainUnitConfig => (config.model as { kind?: unknown }).kind === 'mp-dbm';
+
 export interface EvaluateUnitConfig {
   kind: 'evaluate';
   dataset: DatasetRef;
@@ -78,6 +97,11 @@ export interface EvaluateUnitConfig {
   attack: AttackSpec | null;
   split: 'train' | 'test';
   seed: number;
+  /**
+   * MP-DBMs (source, target, reference) classify with this procedure instead of their spec's
+   * (MpDbm.reading). Absent from the keys of every evaluation without it.
+   */
+  inference?: 'multi-inference';
   /**
    * Key of the craft unit that made this evaluation's adversarial examples, when several
    * evaluations share them (a transfer-matrix row); absent when it crafts its own. Not part of the

@@ -7,6 +7,7 @@ import { foolingExperiment } from './fooling.js';
 import { l1WeightDecay } from './l1-weight-decay.js';
 import { linearityExperiment } from './linearity.js';
 import { logistic3v7 } from './logistic-3v7.js';
+import { mpDbmExperiment } from './mp-dbm.js';
 import { rbfAndTransfer } from './rbf.js';
 import { robustnessCurve } from './robustness-curve.js';
 import { rubbishExperiment } from './rubbish.js';
@@ -31,6 +32,7 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
     rbfAndTransfer,
     linearityExperiment,
     ensembleExperiment,
+    mpDbmExperiment,
     rubbishExperiment,
     foolingExperiment,
     robustnessCurve,

@@ -1,5 +1,5 @@
 import { PYLEARN2_MNIST_LEARNING_RATE, PYLEARN2_MNIST_MOMENTUM, type Continuation, type EarlyStoppingRule, type LearningRateSchedule, type MomentumSchedule, type Objective, type PgdMonitor, type TrainConfig } from '@advx/models';
-import type { ModelRole, PresetName } from './types.js';
+import type { ClassifierRole, PresetName } from './types.js';
 
 /**
  * Training recipes shared by experiments. Schedules are functions of the absolute update and epoch
@@ -42,7 +42,7 @@ export const PAPER_PATIENCE = 100;
  * The paper's maxout protocol (protocol.ts in @advx/models) as the training fields of a model role.
  * `monitor`, when given, is read after every epoch of every preset and changes nothing else.
  */
-export function maxoutProtocol(objective: Objective = { kind: 'clean' }, caps: ProtocolCaps = MAXOUT_CAPS, monitor?: PgdMonitor): Pick<ModelRole, 'training' | 'earlyStopping' | 'continuation'> {
+export function maxoutProtocol(objective: Objective = { kind: 'clean' }, caps: ProtocolCaps = MAXOUT_CAPS, monitor?: PgdMonitor): Pick<ClassifierRole, 'training' | 'earlyStopping' | 'continuation'> {
   const rule: EarlyStoppingRule = { patience: PAPER_PATIENCE, adversarialEps: null };
   const continuation = (preset: PresetName): Continuation | null => (caps.stage2[preset] === null ? null : { maxEpochs: caps.stage2[preset]! });
   const training = schedule(caps.stage1, objective);

@@ -1,5 +1,5 @@
 import type { DatasetName } from '@advx/data';
-import type { Continuation, EarlyStoppingRule, ModelSpec, TrainConfig } from '@advx/models';
+import type { Continuation, EarlyStoppingRule, ModelSpec, MpDbmSpec, MpDbmTrainConfig, TrainConfig } from '@advx/models';
 import type { AttackSpec } from '../../units/types.js';
 import type { FigureId } from '../figure-ids.js';
 
@@ -26,8 +26,11 @@ export interface PresetScale {
   shortened: string;
 }
 
-/** A model an experiment trains once per seed (or `members` times per seed, for an ensemble). */
-export interface ModelRole {
+/** A model an experiment trains once per seed: a feed-forward classifier, or an MP-DBM (§9). */
+export type ModelRole = ClassifierRole | MpDbmRole;
+
+/** A feed-forward classifier an experiment trains once per seed (or `members` times per seed, for an ensemble). */
+export interface ClassifierRole {
   /** One architecture, or one per preset where the paper's does not fit the cpu budget. */
   spec: ModelSpec | Record<PresetName, ModelSpec>;
   training: Record<PresetName, TrainConfig>;
@@ -40,6 +43,20 @@ export interface ModelRole {
   retrainFrom?: string;
   /** App. A: extra "none" class of N(0, I) rubbish examples, this many of them. */
   rubbishClass?: Record<PresetName, number>;
+}
+
+/**
+ * An MP-DBM trained by multi-prediction (mp-dbm/ in @advx/models), with early stopping on the clean
+ * validation error. None of the classifier protocol's other options apply to it.
+ */
+export interface MpDbmRole {
+  spec: MpDbmSpec | Record<PresetName, MpDbmSpec>;
+  training: Record<PresetName, MpDbmTrainConfig>;
+  earlyStopping?: Record<PresetName, EarlyStoppingRule>;
+  members?: never;
+  continuation?: never;
+  retrainFrom?: never;
+  rubbishClass?: never;
 }
 
 /** One member of a model role with `members` (an ensemble), by its index. */
@@ -65,6 +82,8 @@ export interface EvaluationRole {
   reference?: ModelRef;
   attack: AttackSpec | null;
   split?: 'train' | 'test';
+  /** Read the MP-DBMs it names with the multi-inference trick instead of their spec's procedure (P13's second reading). */
+  inference?: 'multi-inference';
 }
 
 export type AnalysisRole =

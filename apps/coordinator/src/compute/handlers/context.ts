@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { filterClasses, type Dataset } from '@advx/data';
-import { Ensemble, loadModel, type Predictor } from '@advx/models';
+import { Classifier, Ensemble, MpDbm, loadTrainedModel, type Predictor } from '@advx/models';
 import { head, viewSplit, type SharedDataset } from '../shared-data.js';
 import { modelDirectory, resultPath } from '../../units/files.js';
 import type { Runtime } from '../runtime.js';
@@ -102,11 +102,14 @@ export async function collectBatches(
 async function loadVerifiedModel(context: WorkerContext, key: string) {
   const result = await readResult(context, key);
   await verifyUnitFiles(context.runsDir, key, 'train', result.files);
-  return (await loadModel(modelDirectory(context.runsDir, key))).model;
+  return (await loadTrainedModel(modelDirectory(context.runsDir, key))).model;
 }
 
-/** One model, or an ensemble averaging the probabilities of several. */
-export async function loadPredictor(context: WorkerContext, keys: string[]): Promise<{ predictor: Predictor; dispose: () => void }> {
+/**
+ * One model, or an ensemble averaging the probabilities of several. `inference` reads an MP-DBM
+ * with that classification procedure instead of its spec's (an error for any other model).
+ */
+export async function loadPredictor(context: WorkerContext, keys: string[], inference?: 'multi-inference'): Promise<{ predictor: Predictor; dispose: () => void }> {
   const loaded = await Promise.allSettled(keys.map((key) => loadVerifiedModel(context, key)));
   const models = loaded.flatMap((l) => (l.status === 'fulfilled' ? [l.value] : []));
   const failure = loaded.find((l) => l.status === 'rejected');
@@ -114,8 +117,21 @@ export async function loadPredictor(context: WorkerContext, keys: string[]): Pro
     for (const model of models) model.dispose(); // the members that did load must not leak
     throw failure.reason;
   }
+  if (inference) {
+    const [model] = models;
+    if (models.length !== 1 || !(model instanceof MpDbm)) {
+      for (const m of models) m.dispose();
+      throw new Error(`inference "${inference}" reads one MP-DBM, not ${models.length === 1 ? 'a feed-forward classifier' : `${models.length} models`}`);
+    }
+    return { predictor: model.reading(inference), dispose: () => model.dispose() };
+  }
   if (models.length === 1) return { predictor: models[0], dispose: () => models[0].dispose() };
-  const ensemble = new Ensemble(models);
+  const classifiers = models.filter((m): m is Classifier => m instanceof Classifier);
+  if (classifiers.length !== models.length) {
+    for (const model of models) model.dispose();
+    throw new Error('an ensemble averages feed-forward classifiers only, not MP-DBMs');
+  }
+  const ensemble = new Ensemble(classifiers);
   return { predictor: ensemble, dispose: () => ensemble.dispose() };
 }
 

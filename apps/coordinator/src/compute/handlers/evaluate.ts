@@ -83,13 +83,13 @@ export const runEvaluate: Handler<'evaluate'> = async (context, unit) => {
   const sameModel = config.source.join() === config.target.join();
   // Examples crafted by a craft unit replace crafting here; the source model is then not needed.
   const crafted = config.craftUnit ? await readCrafted(context, config.craftUnit, data.count, width) : null;
-  const source = config.attack && !crafted ? await loadPredictor(context, config.source) : null;
-  const target = source && sameModel ? source : await loadPredictor(context, config.target);
+  const source = config.attack && !crafted ? await loadPredictor(context, config.source, config.inference) : null;
+  const target = source && sameModel ? source : await loadPredictor(context, config.target, config.inference);
   const rng = attackRng(config.seed);
   const clean = new ClassificationAccumulator();
   const adversarial = new ClassificationAccumulator();
   const agreement = new AgreementAccumulator();
-  const reference = config.reference && config.attack ? await loadPredictor(context, config.reference) : null;
+  const reference = config.reference && config.attack ? await loadPredictor(context, config.reference, config.inference) : null;
   const referenceAgreement = reference ? new AgreementAccumulator() : null;
   try {
     const model = target.predictor;

@@ -1,10 +1,13 @@
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { Rng, type Dataset } from '@advx/data';
-import { Classifier, checkpointFromDecoded, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
-import { decode, encode } from '../../units/codec.js';
+import { Classifier, concatData, fitProtocol, saveModel, type EpochRecord, type ProtocolCheckpoint } from '@advx/models';
+import { isMpDbmTrain, type ClassifierTrainUnitConfig, type Unit } from '../../units/types.js';
+import { runMpDbmTrain } from './train-mp-dbm.js';
+import { encode } from '../../units/codec.js';
+import { checkpointInterval, readCheckpoint } from './checkpoint.js';
 import { writeFileAtomic } from '../../support/atomic-write.js';
 import { checkpointPath, modelDirectory, tensorboardDirectory } from '../../units/files.js';
-import { flatSize, readResult, unitData, type Handler } from './context.js';
+import { flatSize, readResult, unitData, type Handler, type WorkerContext } from './context.js';
 import { openCurveWriter } from './learning-curves.js';
 
 /** App. A: N(0, I) inputs labelled as an extra "none" class (index numClasses). */
@@ -14,35 +17,9 @@ function withRubbishClass(data: Dataset, count: number, rng: Rng): Dataset {
   return { ...concatData(data, rubbish), numClasses: data.numClasses + 1 };
 }
 
-/**
- * How often a training unit saves its state. Long enough that writing it (weights, velocities and
- * the best weights: ~15 MB for the 240-unit net) costs nothing measurable, short enough that a
- * killed run loses minutes, not hours. ADVX_CHECKPOINT_SECONDS overrides it (tests use 0).
- */
-function checkpointInterval(): number {
-  const raw = process.env.ADVX_CHECKPOINT_SECONDS;
-  const seconds = raw === undefined ? 120 : Number(raw);
-  if (!Number.isFinite(seconds) || seconds < 0) throw new Error(`ADVX_CHECKPOINT_SECONDS must be a number of seconds ≥ 0, got "${raw}"`);
-  return seconds;
-}
+export const runTrain: Handler<'train'> = async (context, unit) => (isMpDbmTrain(unit.config) ? runMpDbmTrain(context, unit, unit.config) : runClassifierTrain(context, unit, unit.config));
 
-async function readCheckpoint(path: string): Promise<ProtocolCheckpoint | null> {
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch {
-    return null;
-  }
-  // Written atomically, so a file that is there is whole; one that does not decode is not ours.
-  try {
-    return checkpointFromDecoded(decode(bytes));
-  } catch (error) {
-    throw new Error(`${path}: not a readable training checkpoint (${(error as Error).message}); delete it to restart this unit from scratch`);
-  }
-}
-
-export const runTrain: Handler<'train'> = async (context, unit) => {
-  const { config } = unit;
+const runClassifierTrain = async (context: WorkerContext, unit: Unit, config: ClassifierTrainUnitConfig): ReturnType<Handler<'train'>> => {
   const started = performance.now();
   const rng = Rng.fromSeed(config.seed).fork(config.model.name);
   let data = unitData(context, config.dataset, 'train');
@@ -60,7 +37,7 @@ export const runTrain: Handler<'train'> = async (context, unit) => {
   const checkpointFile = checkpointPath(context.runsDir, unit.key);
   const interval = checkpointInterval();
   let lastCheckpoint = performance.now();
-  const resume = await readCheckpoint(checkpointFile);
+  const resume = await readCheckpoint<ProtocolCheckpoint>(checkpointFile);
   const curves = openCurveWriter(context.backend, tensorboardDirectory(context.runsDir, unit.key), !!config.earlyStopping?.adversarialEps);
   let step = resume ? resume.history.length : 0;
   try {
