@@ -146,7 +146,7 @@ function batchCost(model: Classifier, inputs: [tf.Tensor2D, number][], masks: Dr
  * multiply by lr: the backward pass starts from lr instead of 1) and f() itself, unscaled, for the
  * loss the epoch reports. That value is kept (tf.keep): the caller disposes it.
  */
-function scaledGradients(f: () => tf.Scalar, learningRate: number, variables: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+export function scaledGradients(f: () => tf.Scalar, learningRate: number, variables: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
   let value: tf.Scalar | null = null;
   const { value: scaled, grads } = tf.variableGrads(() => {
     value = tf.keep(f());
@@ -188,6 +188,21 @@ function adversarialStepGradients(
   } finally {
     input.dispose();
   }
+}
+
+/**
+ * pylearn2's Momentum with the learning rate already in the gradients (scaledGradients):
+ * v ← m v − g; θ ← θ + v. A parameter without a gradient (one the cost does not reach) keeps its
+ * value and velocity. Runs inside the caller's tidy.
+ */
+export function momentumUpdate(variables: tf.Variable[], velocities: tf.Variable[], grads: tf.NamedTensorMap, momentum: number): void {
+  variables.forEach((v, i) => {
+    const g = grads[v.name];
+    if (!g) return;
+    const velocity = velocities[i];
+    velocity.assign(tf.sub(tf.mul(velocity, momentum), g));
+    v.assign(tf.add(v, velocity));
+  });
 }
 
 /**
@@ -260,11 +275,7 @@ export class Trainer {
             config.objective.kind === 'adversarial' && config.objective.alpha > 0
               ? adversarialStepGradients(model, x, masks, targets, config.objective, learningRate)
               : scaledGradients(() => batchCost(model, objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise), masks, targets), learningRate, variables);
-          variables.forEach((v, i) => {
-            const velocity = this.velocities[i];
-            velocity.assign(tf.sub(tf.mul(velocity, momentum), grads[v.name]));
-            v.assign(tf.add(v, velocity));
-          });
+          momentumUpdate(variables, this.velocities, grads, momentum);
           return value;
         });
         model.applyConstraints();

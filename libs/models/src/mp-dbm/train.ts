@@ -3,7 +3,7 @@ import { Rng } from '@advx/data';
 import { ownedVariable } from '../classifier.js';
 import type { EarlyStoppingRule, EpochRecord } from '../protocol.js';
 import { momentumAt } from '../schedule.js';
-import { DeviceData, errorRate, type TrainData } from '../train.js';
+import { DeviceData, errorRate, momentumUpdate, scaledGradients, type TrainData } from '../train.js';
 import { inpaint, multiPredictionCost } from './mean-field.js';
 import type { MpDbm } from './model.js';
 import { checkMpDbmTraining, linearDecayAt, type MpDbmTrainConfig } from './spec.js';
@@ -95,21 +95,11 @@ export class MpDbmTrainer {
         const batchLoss = tf.tidy(() => {
           const x = this.binarized(tf.slice(epochImages, [start, 0], [size, -1]) as tf.Tensor2D);
           const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
-          let value: tf.Scalar | null = null;
           // ∇ of lr·J: the update needs no separate multiply by lr.
-          const { value: scaled, grads } = tf.variableGrads(() => {
-            value = tf.keep(mpBatchCost(model, x, labels, config.dropProbability, this.streams.masks));
-            return tf.mul(value, learningRate) as tf.Scalar;
-          }, variables);
-          scaled.dispose();
-          variables.forEach((v, i) => {
-            const g = grads[v.name];
-            if (!g) return; // a parameter the cost does not reach (e.g. no iteration reads it)
-            const velocity = this.velocities[i];
-            velocity.assign(tf.sub(tf.mul(velocity, momentum), g));
-            v.assign(tf.add(v, velocity));
-          });
-          return value!;
+          const { value, grads } = scaledGradients(() => mpBatchCost(model, x, labels, config.dropProbability, this.streams.masks), learningRate, variables);
+          // A parameter the cost does not reach (e.g. no iteration reads it) has no gradient and stays.
+          momentumUpdate(variables, this.velocities, grads, momentum);
+          return value;
         });
         model.applyConstraints();
         this.update++;
