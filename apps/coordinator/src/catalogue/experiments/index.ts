@@ -8,6 +8,7 @@ import { l1WeightDecay } from './l1-weight-decay.js';
 import { linearityExperiment } from './linearity.js';
 import { logistic3v7 } from './logistic-3v7.js';
 import { mpDbmExperiment } from './mp-dbm.js';
+import { mpDbmAblation } from './mp-dbm-ablation.js';
 import { rbfAndTransfer } from './rbf.js';
 import { robustnessCurve } from './robustness-curve.js';
 import { rubbishExperiment } from './rubbish.js';
@@ -33,6 +34,7 @@ export const EXPERIMENTS: Record<string, ExperimentSpec> = Object.fromEntries(
     linearityExperiment,
     ensembleExperiment,
     mpDbmExperiment,
+    mpDbmAblation,
     rubbishExperiment,
     foolingExperiment,
     robustnessCurve,
