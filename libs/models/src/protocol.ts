@@ -1,8 +1,8 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import type { Classifier } from './classifier.js';
 import { checkMonitor, type MonitorReading } from './monitor.js';
 import { momentumAt } from './schedule.js';
+import { readWeights, withFloatArrays, writeWeights } from './snapshot.js';
 import { DeviceData, Trainer, errorRate, objectiveValue, type EpochReport, type TrainConfig, type TrainData, type TrainerState } from './train.js';
 
 /**
@@ -25,6 +25,12 @@ export interface EarlyStoppingRule {
   /** Select on validation error under FGSM with this ε (§6's criterion for P7), or clean error when null. */
   adversarialEps: number | null;
 }
+
+/** MonitorBased with prop_decrease 0: an epoch is better only when its error is strictly lower (the first always is). */
+export const improvesOn = (best: { error: number } | null, error: number): boolean => best === null || error < best.error;
+
+/** MonitorBased's termination: `patience` epochs have passed since the best one. */
+export const patienceExhausted = (rule: EarlyStoppingRule | null, epoch: number, best: { epoch: number } | null): boolean => !!rule && !!best && epoch - best.epoch >= rule.patience;
 
 export interface Continuation {
   /** Cap on stage 2's epochs (MatchChannel usually ends it sooner); the outcome says which ended it. */
@@ -123,13 +129,6 @@ export interface ProtocolHooks {
   resume?: ProtocolCheckpoint | null;
 }
 
-/** A typed array that a byte-oriented codec (msgpack without typed-array support) handed back as bytes. */
-function asFloat32(value: unknown, what: string): Float32Array {
-  if (value instanceof Float32Array) return value;
-  if (value instanceof Uint8Array && value.byteLength % 4 === 0) return new Float32Array(Uint8Array.from(value).buffer);
-  throw new Error(`checkpoint field ${what} is not a float32 array`);
-}
-
 /**
  * A checkpoint as a codec decoded it, checked and with its float arrays restored: msgpack (as the
  * coordinator stores it) returns Float32Arrays as their bytes.
@@ -137,22 +136,7 @@ function asFloat32(value: unknown, what: string): Float32Array {
 export function checkpointFromDecoded(value: unknown): ProtocolCheckpoint {
   const c = value as ProtocolCheckpoint;
   if (!c || (c.stage !== 1 && c.stage !== 2) || !Array.isArray(c.weights) || !c.trainer || !Array.isArray(c.history)) throw new Error('not a training checkpoint (stage, weights, trainer or history missing)');
-  return {
-    ...c,
-    weights: c.weights.map((w, i) => asFloat32(w, `weights[${i}]`)),
-    trainer: { ...c.trainer, velocities: c.trainer.velocities.map((v, i) => asFloat32(v, `trainer.velocities[${i}]`)) },
-    best: c.best ? { ...c.best, weights: c.best.weights.map((w, i) => asFloat32(w, `best.weights[${i}]`)) } : null,
-  };
-}
-
-async function readWeights(model: Classifier): Promise<Float32Array[]> {
-  return Promise.all(model.variables.map(async (v) => new Float32Array(await v.data())));
-}
-
-function writeWeights(model: Classifier, weights: Float32Array[]): void {
-  const variables = model.variables;
-  if (weights.length !== variables.length) throw new Error(`checkpoint has ${weights.length} weight tensors, the model ${variables.length}`);
-  tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape))));
+  return withFloatArrays(c);
 }
 
 /** `a` followed by `b` (any other fields are `a`'s): stage 2's 60,000 from the 50,000 and the validation 10,000. */
@@ -200,10 +184,10 @@ export async function fitProtocol(model: Classifier, data: ProtocolData, config:
           let error: number | null = null;
           if (earlyStopping && validation) {
             error = await errorRate(model, validation, earlyStopping.adversarialEps);
-            if (best === null || error < best.error) best = { epoch: report.epoch, update: trainer.update, error, trainObjective: null, weights: await readWeights(model) };
+            if (improvesOn(best, error)) best = { epoch: report.epoch, update: trainer.update, error, trainObjective: null, weights: await readWeights(model) };
           }
           record(1, report, error, null);
-          if (earlyStopping && best && report.epoch - best.epoch >= earlyStopping.patience) break;
+          if (patienceExhausted(earlyStopping, report.epoch, best)) break;
           if (trainer.epoch < training.epochs) await save(1, trainer);
         }
         if (best) writeWeights(model, best.weights);

@@ -141,6 +141,58 @@ function batchCost(model: Classifier, inputs: [tf.Tensor2D, number][], masks: Dr
   return model.spec.firstLayerL1 > 0 ? tf.add(loss, tf.mul(tf.sum(tf.abs(model.firstLayerWeights)), model.spec.firstLayerL1)) : loss;
 }
 
+/** One minibatch of an epoch: slices of the epoch's shuffled images and labels, and of its targets when the trainer made them. */
+export interface Minibatch {
+  x: tf.Tensor2D;
+  labels: tf.Tensor1D;
+  targets: tf.Tensor2D | null;
+  size: number;
+}
+
+/**
+ * One epoch of minibatch SGD, the loop both trainers (classifier and MP-DBM) share: the data
+ * gathered once in `order`, each batch's `step` (its gradients and update) inside a tidy on its
+ * slices, `afterStep` outside it (max-norm constraints, the update counter), the batch costs summed
+ * on the device and read back once, at the end: no sync per batch. `epochTargets` makes per-epoch
+ * tensors from the shuffled labels (the classifier's one-hots: one slice per batch, not three ops).
+ * Returns the mean batch cost.
+ */
+export async function minibatchEpoch(data: DeviceData, order: Int32Array, batchSize: number, step: (batch: Minibatch) => tf.Scalar, afterStep: () => void, epochTargets?: (labels: tf.Tensor1D) => tf.Tensor2D): Promise<number> {
+  const orderTensor = tf.tensor1d(order, 'int32');
+  const images = tf.gather(data.images, orderTensor);
+  const labels = tf.gather(data.labels, orderTensor);
+  const targets = epochTargets ? epochTargets(labels) : null;
+  orderTensor.dispose();
+  let lossSum = tf.scalar(0);
+  let batches = 0;
+  try {
+    for (let start = 0; start < data.count; start += batchSize) {
+      const size = Math.min(batchSize, data.count - start);
+      const batchLoss = tf.tidy(() =>
+        step({
+          x: tf.slice(images, [start, 0], [size, -1]) as tf.Tensor2D,
+          labels: tf.slice(labels, [start], [size]) as tf.Tensor1D,
+          targets: targets ? (tf.slice(targets, [start, 0], [size, -1]) as tf.Tensor2D) : null,
+          size,
+        }),
+      );
+      afterStep();
+      const next = tf.add(lossSum, batchLoss) as tf.Scalar;
+      lossSum.dispose();
+      batchLoss.dispose();
+      lossSum = next;
+      batches++;
+    }
+  } finally {
+    images.dispose();
+    labels.dispose();
+    targets?.dispose();
+  }
+  const meanLoss = (await lossSum.data())[0] / batches;
+  lossSum.dispose();
+  return meanLoss;
+}
+
 /**
  * ∇ of lr·f() (the update −lr·∇f the momentum step needs, with no pass over the weights to
  * multiply by lr: the backward pass starts from lr instead of 1) and f() itself, unscaled, for the
@@ -253,46 +305,26 @@ export class Trainer {
     const momentum = this.momentum;
     const firstLearningRate = this.learningRate;
     const variables = model.variables;
-    const order = tf.tensor1d(this.streams.shuffle.permutation(data.count), 'int32');
-    const epochImages = tf.gather(data.images, order);
-    const epochLabels = tf.gather(data.labels, order);
-    // One-hot once per epoch: a batch's targets are then one slice, not three ops.
-    const epochTargets = model.targets(epochLabels);
-    order.dispose();
-    let lossSum = tf.scalar(0);
-    let batches = 0;
-    try {
-      for (let start = 0; start < data.count; start += config.batchSize) {
-        const size = Math.min(config.batchSize, data.count - start);
-        const learningRate = this.learningRate;
-        const batchLoss = tf.tidy(() => {
-          const x = tf.slice(epochImages, [start, 0], [size, -1]) as tf.Tensor2D;
-          const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
-          const targets = tf.slice(epochTargets, [start, 0], [size, -1]) as tf.Tensor2D;
-          const masks = dropoutMasks(model, size, this.streams.dropout);
-          // grads are of lr·J̃ (scaledGradients): v ← m v − lr ∇J̃ is one multiply and one subtract.
-          const { value, grads } =
-            config.objective.kind === 'adversarial' && config.objective.alpha > 0
-              ? adversarialStepGradients(model, x, masks, targets, config.objective, learningRate)
-              : scaledGradients(() => batchCost(model, objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise), masks, targets), learningRate, variables);
-          momentumUpdate(variables, this.velocities, grads, momentum);
-          return value;
-        });
+    const meanLoss = await minibatchEpoch(
+      data,
+      this.streams.shuffle.permutation(data.count),
+      config.batchSize,
+      ({ x, labels, targets, size }) => {
+        const masks = dropoutMasks(model, size, this.streams.dropout);
+        // grads are of lr·J̃ (scaledGradients): v ← m v − lr ∇J̃ is one multiply and one subtract.
+        const { value, grads } =
+          config.objective.kind === 'adversarial' && config.objective.alpha > 0
+            ? adversarialStepGradients(model, x, masks, targets!, config.objective, this.learningRate)
+            : scaledGradients(() => batchCost(model, objectiveInputs(model, x, labels, masks, config.objective, this.streams.noise), masks, targets!), this.learningRate, variables);
+        momentumUpdate(variables, this.velocities, grads, momentum);
+        return value;
+      },
+      () => {
         model.applyConstraints();
         this.update++;
-        const next = tf.add(lossSum, batchLoss) as tf.Scalar;
-        lossSum.dispose();
-        batchLoss.dispose();
-        lossSum = next;
-        batches++;
-      }
-    } finally {
-      epochImages.dispose();
-      epochLabels.dispose();
-      epochTargets.dispose();
-    }
-    const meanLoss = (await lossSum.data())[0] / batches;
-    lossSum.dispose();
+      },
+      (labels) => model.targets(labels),
+    );
     this.epoch++;
     if (!Number.isFinite(meanLoss)) throw new Error(`training diverged at epoch ${this.epoch} (loss ${meanLoss})`);
     // The speed is training's own: the monitor's time is not in it.

@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import { ownedVariable } from '../classifier.js';
-import type { EarlyStoppingRule, EpochRecord } from '../protocol.js';
+import { improvesOn, patienceExhausted, type EarlyStoppingRule, type EpochRecord } from '../protocol.js';
 import { momentumAt } from '../schedule.js';
-import { DeviceData, errorRate, momentumUpdate, scaledGradients, type TrainData } from '../train.js';
+import { DeviceData, errorRate, minibatchEpoch, momentumUpdate, scaledGradients, type TrainData } from '../train.js';
+import { readWeights, withFloatArrays, writeWeights } from '../snapshot.js';
 import { inpaint, multiPredictionCost } from './mean-field.js';
 import type { MpDbm } from './model.js';
 import { checkMpDbmTraining, linearDecayAt, type MpDbmTrainConfig } from './spec.js';
@@ -83,38 +84,22 @@ export class MpDbmTrainer {
     const learningRate = this.learningRate;
     const momentum = this.momentum;
     const variables = model.variables;
-    const order = tf.tensor1d(this.streams.shuffle.permutation(data.count), 'int32');
-    const epochImages = tf.gather(data.images, order);
-    const epochLabels = tf.gather(data.labels, order);
-    order.dispose();
-    let lossSum = tf.scalar(0);
-    let batches = 0;
-    try {
-      for (let start = 0; start < data.count; start += config.batchSize) {
-        const size = Math.min(config.batchSize, data.count - start);
-        const batchLoss = tf.tidy(() => {
-          const x = this.binarized(tf.slice(epochImages, [start, 0], [size, -1]) as tf.Tensor2D);
-          const labels = tf.slice(epochLabels, [start], [size]) as tf.Tensor1D;
-          // ∇ of lr·J: the update needs no separate multiply by lr.
-          const { value, grads } = scaledGradients(() => mpBatchCost(model, x, labels, config.dropProbability, this.streams.masks), learningRate, variables);
-          // A parameter the cost does not reach (e.g. no iteration reads it) has no gradient and stays.
-          momentumUpdate(variables, this.velocities, grads, momentum);
-          return value;
-        });
+    const meanLoss = await minibatchEpoch(
+      data,
+      this.streams.shuffle.permutation(data.count),
+      config.batchSize,
+      ({ x, labels }) => {
+        // ∇ of lr·J: the update needs no separate multiply by lr.
+        const { value, grads } = scaledGradients(() => mpBatchCost(model, this.binarized(x), labels, config.dropProbability, this.streams.masks), learningRate, variables);
+        // A parameter the cost does not reach (e.g. no iteration reads it) has no gradient and stays.
+        momentumUpdate(variables, this.velocities, grads, momentum);
+        return value;
+      },
+      () => {
         model.applyConstraints();
         this.update++;
-        const next = tf.add(lossSum, batchLoss) as tf.Scalar;
-        lossSum.dispose();
-        batchLoss.dispose();
-        lossSum = next;
-        batches++;
-      }
-    } finally {
-      epochImages.dispose();
-      epochLabels.dispose();
-    }
-    const meanLoss = (await lossSum.data())[0] / batches;
-    lossSum.dispose();
+      },
+    );
     this.epoch++;
     if (!Number.isFinite(meanLoss)) throw new Error(`mp-dbm training diverged at epoch ${this.epoch} (cost ${meanLoss})`);
     return { meanLoss, examplesPerSecond: data.count / ((performance.now() - started) / 1000), learningRate, momentum };
@@ -151,22 +136,11 @@ export interface MpDbmCheckpoint {
   history: EpochRecord[];
 }
 
-function asFloat32(value: unknown, what: string): Float32Array {
-  if (value instanceof Float32Array) return value;
-  if (value instanceof Uint8Array && value.byteLength % 4 === 0) return new Float32Array(Uint8Array.from(value).buffer);
-  throw new Error(`checkpoint field ${what} is not a float32 array`);
-}
-
 /** A decoded checkpoint (msgpack hands Float32Arrays back as bytes), checked, its arrays restored. */
 export function mpDbmCheckpointFromDecoded(value: unknown): MpDbmCheckpoint {
   const c = value as MpDbmCheckpoint;
   if (!c || c.kind !== 'mp-dbm' || !Array.isArray(c.weights) || !c.trainer || !Array.isArray(c.history)) throw new Error('not an mp-dbm training checkpoint (kind, weights, trainer or history missing)');
-  return {
-    ...c,
-    weights: c.weights.map((w, i) => asFloat32(w, `weights[${i}]`)),
-    trainer: { ...c.trainer, velocities: c.trainer.velocities.map((v, i) => asFloat32(v, `trainer.velocities[${i}]`)) },
-    best: c.best ? { ...c.best, weights: c.best.weights.map((w, i) => asFloat32(w, `best.weights[${i}]`)) } : null,
-  };
+  return withFloatArrays(c);
 }
 
 export interface MpDbmOutcome {
@@ -180,16 +154,6 @@ export interface MpDbmHooks {
   /** Asked after every epoch; when due, `save` gets the whole state (write it atomically). */
   checkpoint?: { due: () => boolean; save: (checkpoint: MpDbmCheckpoint) => Promise<void> };
   resume?: MpDbmCheckpoint | null;
-}
-
-async function readWeights(model: MpDbm): Promise<Float32Array[]> {
-  return Promise.all(model.variables.map(async (v) => new Float32Array(await v.data())));
-}
-
-function writeWeights(model: MpDbm, weights: Float32Array[]): void {
-  const variables = model.variables;
-  if (weights.length !== variables.length) throw new Error(`checkpoint has ${weights.length} weight tensors, the model ${variables.length}`);
-  tf.tidy(() => variables.forEach((v, i) => v.assign(tf.tensor(weights[i], v.shape))));
 }
 
 /**
@@ -223,12 +187,12 @@ export async function fitMpDbm(
       let error: number | null = null;
       if (validation) {
         error = await errorRate(model, validation);
-        if (best === null || error < best.error) best = { epoch: trainer.epoch, error, weights: await readWeights(model) };
+        if (improvesOn(best, error)) best = { epoch: trainer.epoch, error, weights: await readWeights(model) };
       }
       const record: EpochRecord = { stage: 1, epoch: trainer.epoch, trainLoss: report.meanLoss, learningRate: report.learningRate, momentum: report.momentum, validationError: error, validationObjective: null, examplesPerSecond: report.examplesPerSecond, monitor: null };
       history.push(record);
       hooks.onEpoch?.(record, best?.epoch ?? null);
-      if (earlyStopping && best && trainer.epoch - best.epoch >= earlyStopping.patience) break;
+      if (patienceExhausted(earlyStopping, trainer.epoch, best)) break;
       if (trainer.epoch < training.epochs && hooks.checkpoint?.due()) {
         await hooks.checkpoint.save({ kind: 'mp-dbm', weights: await readWeights(model), trainer: await trainer.state(), best, history });
       }
