@@ -61,6 +61,8 @@ function metricsOf(unit: Unit): string[] {
       return ['false_positive_rate', 'confidence_on_false_positives', 'fraction_class_5', 'fraction_class_8', 'count'];
     case 'linearity':
       return ['piecewise_r2_mean', 'piecewise_r2_min', 'linear_r2_mean'];
+    case 'first-order':
+      return ['count', 'median_margin', 'median_gradient_l1', 'median_eps_star', ...c.epsilons.flatMap((eps) => ['linear_error', 'step_error', 'median_drop_ratio'].map((m) => `${m}_eps_${eps}`))];
     case 'fooling':
       return ['success_mean', 'success_min', 'per_step_success_mean', 'per_step_success_min', ...Array.from({ length: 10 }, (_, i) => `success_class_${i}`)];
     case 'examples':

@@ -302,6 +302,8 @@ function analysisConfig(analysis: AnalysisRole, model: string[], dataset: Datase
       return { kind: 'rubbish', dataset, model, count: analysis.count[preset], attack: analysis.attack ?? null, seed };
     case 'linearity':
       return { kind: 'linearity', dataset, model, exampleIndex: analysis.exampleIndex, epsMax: analysis.epsMax, points: analysis.points, seed };
+    case 'first-order':
+      return { kind: 'first-order', dataset, model, epsilons: analysis.epsilons, seed };
     case 'fooling':
       return { kind: 'fooling', dataset, model, samplesPerClass: analysis.samplesPerClass[preset], eps: analysis.eps, maxSteps: analysis.maxSteps, seed };
   }

@@ -3,7 +3,7 @@ import { cpus, hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { digestUnitFiles } from '../units/integrity.js';
 import type { Unit, UnitKind, UnitOutput } from '../units/types.js';
-import { runExamples, runFooling, runLinearity, runRubbish } from './handlers/analyses.js';
+import { runExamples, runFirstOrder, runFooling, runLinearity, runRubbish } from './handlers/analyses.js';
 import type { Handler, UnitOf, WorkerContext } from './handlers/context.js';
 import { runCraft, runEvaluate } from './handlers/evaluate.js';
 import { runMasking } from './handlers/masking.js';
@@ -21,6 +21,7 @@ const HANDLERS: { [K in UnitKind]: Handler<K> } = {
   examples: runExamples,
   rubbish: runRubbish,
   linearity: runLinearity,
+  'first-order': runFirstOrder,
   fooling: runFooling,
   masking: runMasking,
 };

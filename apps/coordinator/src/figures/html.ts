@@ -2,10 +2,10 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { writeFileAtomic } from '../support/atomic-write.js';
+import { formatMetric } from '../support/metric-format.js';
 import { escapeXml as esc } from './output.js';
 import type { HtmlCheckTable, HtmlClaim, HtmlMetric, HtmlReportInput, HtmlRun, RenderedFigure, StatusTone } from './types.js';
 
-const percent = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
 const htmlId = (prefix: string, id: string) => `${prefix}-${id.replace(/\s+/g, '-')}`;
 
 /** A relative URL from the report's folder to a file, each path segment URI-encoded. */
@@ -16,10 +16,11 @@ function link(from: string, target: string): string {
 const badge = (status: string, tone: StatusTone) => `<span class="status ${tone}">${esc(status)}</span>`;
 
 function metricCells(name: string, m: HtmlMetric): string {
-  const ours = m.n > 0 ? `${percent(m.mean)} <span class="pm">± ${percent(m.std)}</span>` : '–';
-  const ci = m.n > 0 && Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–';
+  const show = (x: number | null) => formatMetric(x, m.unit);
+  const ours = m.n > 0 ? `${show(m.mean)} <span class="pm">± ${show(m.std)}</span>` : '–';
+  const ci = m.n > 0 && Number.isFinite(m.ci95) ? `±${show(m.ci95)}` : '–';
   const tolerance = m.tolerance === null ? '' : ` title="tolerance ±${(m.tolerance * 100).toFixed(2)} pp"`;
-  return `<td class="metric">${esc(name)}</td><td class="num"${tolerance}>${m.paper === null ? '–' : percent(m.paper)}</td><td class="num">${ours}</td><td class="num">${ci}</td><td class="num">${m.n}</td><td>${badge(m.status, m.tone)}</td>`;
+  return `<td class="metric">${esc(name)}</td><td class="num"${tolerance}>${m.paper === null ? '–' : show(m.paper)}</td><td class="num">${ours}</td><td class="num">${ci}</td><td class="num">${m.n}</td><td>${badge(m.status, m.tone)}</td>`;
 }
 
 function runLinks(claim: HtmlClaim, runs: Map<string, HtmlRun>): string {

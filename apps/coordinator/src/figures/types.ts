@@ -1,3 +1,4 @@
+import type { MetricUnit } from '../support/metric-format.js';
 /** One image of an image grid: row-major, channel-last (HWC) pixel values. */
 export interface GridImage {
   pixels: Float32Array | number[];
@@ -104,6 +105,7 @@ export interface HtmlMetric {
   status: string;
   tone: StatusTone;
   tolerance: number | null;
+  unit?: MetricUnit;
 }
 
 export interface HtmlClaim {

@@ -82,6 +82,7 @@ function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
           status: metricStatus(verdict),
           paperInCi: metric.paper === null || !Number.isFinite(summary.ci95) || summary.n < 2 ? null : Math.abs(summary.mean - metric.paper) <= summary.ci95,
           alternative: metric.alternative ?? null,
+          unit: metric.unit ?? 'fraction',
         };
         return [name, report];
       }),

@@ -4,8 +4,9 @@ import type { FarmProfile } from '../schedule/farm-profile.js';
 import type { Report } from './model.js';
 import { checkTable, checkValueWords } from './checks.js';
 import { provenanceLine } from './provenance.js';
+import { formatMetric } from '../support/metric-format.js';
 
-const percent = (x: number | null) => (x !== null && Number.isFinite(x) ? `${(x * 100).toFixed(2)}%` : '–');
+const percent = (x: number | null) => formatMetric(x);
 
 export function renderMarkdown(report: Report): string {
   const lines = [
@@ -30,10 +31,11 @@ export function renderMarkdown(report: Report): string {
       lines.push('| claim | metric | paper | ours (mean ± std) | 95% CI | n | status | paper in CI | reading |', '|---|---|---|---|---|---|---|---|---|');
       for (const claim of claims) {
         for (const [name, m] of Object.entries(claim.metrics)) {
-          const paper = m.paper === null ? '–' : `${m.bound === 'atLeast' ? '≥ ' : m.bound === 'atMost' ? '≤ ' : ''}${percent(m.paper)}`;
-          const ours = m.n ? `${percent(m.mean)} ± ${percent(m.std)}` : '–';
+          const show = (x: number | null) => formatMetric(x, m.unit);
+          const paper = m.paper === null ? '–' : `${m.bound === 'atLeast' ? '≥ ' : m.bound === 'atMost' ? '≤ ' : ''}${show(m.paper)}`;
+          const ours = m.n ? `${show(m.mean)} ± ${show(m.std)}` : '–';
           const inCi = m.paperInCi === null ? '–' : m.paperInCi ? 'yes' : 'no';
-          lines.push(`| ${claim.id} | ${name} | ${paper} | ${ours} | ${Number.isFinite(m.ci95) ? `±${percent(m.ci95)}` : '–'} | ${m.n} | ${m.status} | ${inCi} | ${m.alternative ? `alternative: ${m.alternative}` : 'decides the status'} |`);
+          lines.push(`| ${claim.id} | ${name} | ${paper} | ${ours} | ${Number.isFinite(m.ci95) ? `±${show(m.ci95)}` : '–'} | ${m.n} | ${m.status} | ${inCi} | ${m.alternative ? `alternative: ${m.alternative}` : 'decides the status'} |`);
         }
       }
       if (claims.some((c) => Object.values(c.metrics).some((m) => m.alternative?.includes(CLIPPED_ALTERNATIVE)))) lines.push('', CLIPPING_NOTE);

@@ -1,3 +1,4 @@
+import type { MetricUnit } from '../support/metric-format.js';
 import type { CheckOutcome } from '@advx/metrics';
 import type { PresetName } from '../catalogue/experiments/types.js';
 import type { FarmProfile } from '../schedule/farm-profile.js';
@@ -28,6 +29,8 @@ export interface MetricReport {
   paperInCi: boolean | null;
   /** Another reading of the claim (e.g. clipped FGSM): shown, but not deciding the claim's status. */
   alternative: string | null;
+  /** How the values are shown (a rate as a percent, or a plain number). */
+  unit: MetricUnit;
 }
 
 export interface ClaimReport {

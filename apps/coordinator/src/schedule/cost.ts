@@ -83,6 +83,9 @@ function unitCost(config: UnitConfig, ownFlops: number, flopsOf: (models: string
       return flopsOf(config.model) * config.count * attackPasses(config.attack);
     case 'linearity':
       return flopsOf(config.model) * config.points;
+    case 'first-order':
+      // One margin and its gradient, then one forward pass per ε.
+      return flopsOf(config.model) * split(config.dataset, 'test') * (2 + BACKWARD + config.epsilons.length);
     case 'fooling':
       return flopsOf(config.model) * config.samplesPerClass * 10 * config.maxSteps * (1 + BACKWARD);
     case 'examples':

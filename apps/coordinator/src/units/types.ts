@@ -141,6 +141,19 @@ export interface LinearityUnitConfig {
   seed: number;
 }
 
+/**
+ * The paper's linear account of FGSM measured on one model (@advx/metrics firstOrderExamples): per
+ * test example the margin to the runner-up, its input-gradient ℓ1 norm, and the margin after a
+ * signed step of each ε (unclipped).
+ */
+export interface FirstOrderUnitConfig {
+  kind: 'first-order';
+  dataset: DatasetRef;
+  model: string[];
+  epsilons: number[];
+  seed: number;
+}
+
 export interface FoolingUnitConfig {
   kind: 'fooling';
   dataset: DatasetRef;
@@ -178,7 +191,7 @@ export interface MaskingUnitConfig {
   seed: number;
 }
 
-export type UnitConfig = MaskingUnitConfig | ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FoolingUnitConfig;
+export type UnitConfig = MaskingUnitConfig | ExamplesUnitConfig | TrainUnitConfig | CraftUnitConfig | EvaluateUnitConfig | RubbishUnitConfig | LinearityUnitConfig | FirstOrderUnitConfig | FoolingUnitConfig;
 export type UnitKind = UnitConfig['kind'];
 
 export interface Unit {

@@ -2,6 +2,7 @@ import type { DatasetName } from '@advx/data';
 import type { Continuation, EarlyStoppingRule, ModelSpec, MpDbmSpec, MpDbmTrainConfig, TrainConfig } from '@advx/models';
 import type { AttackSpec } from '../../units/types.js';
 import type { FigureId } from '../figure-ids.js';
+import type { MetricUnit } from '../../support/metric-format.js';
 
 /** Attacks are a unit's config (units/types.ts); experiments name them the same way. */
 export type { AttackSpec };
@@ -91,6 +92,8 @@ export type AnalysisRole =
   | { kind: 'examples'; model: ModelRef; attack: AttackSpec; count: number; weights: boolean }
   | { kind: 'rubbish'; model: ModelRef; count: Record<PresetName, number>; attack?: AttackSpec }
   | { kind: 'linearity'; model: ModelRef; exampleIndex: number; epsMax: number; points: number }
+  /** The linear account of FGSM on the test split: margins against input-gradient norms, and how linear the margin is along the step (beyond the paper). */
+  | { kind: 'first-order'; model: ModelRef; epsilons: number[] }
   | { kind: 'fooling'; model: ModelRef; samplesPerClass: Record<PresetName, number>; eps: number; maxSteps: number };
 
 export interface MetricClaim {
@@ -107,6 +110,8 @@ export interface MetricClaim {
    * beside the paper's value with its own status, but it does not decide the claim's status.
    */
   alternative?: string;
+  /** A plain number (a margin, a norm, an ε) rather than a rate shown as a percent (default). */
+  unit?: MetricUnit;
 }
 
 /**

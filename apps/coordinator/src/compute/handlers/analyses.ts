@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import { exactSign, fgsm, foolingRun, lossGradient, rubbishExamples } from '@advx/attacks';
-import { logitsAlongDirection, piecewiseLinearFit, rubbishStats } from '@advx/metrics';
+import { firstOrderExamples, logitsAlongDirection, piecewiseLinearFit, rubbishStats, summarizeFirstOrder } from '@advx/metrics';
 import { Classifier, asAttackTarget } from '@advx/models';
 import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../units/artifacts.js';
 import { withModelAndTestData, type Handler } from './context.js';
@@ -117,6 +117,38 @@ export const runLinearity: Handler<'linearity'> = async (context, unit) => {
       },
       artifacts,
     };
+  });
+};
+
+/** A metric name for one ε of a first-order unit ("step_error_eps_0.25"). */
+export const atEps = (metric: string, eps: number) => `${metric}_eps_${eps}`;
+
+export const runFirstOrder: Handler<'first-order'> = async (context, unit) => {
+  const { config } = unit;
+  return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
+    const examples = tf.tidy(() => [tf.tensor2d(data.images.subarray(0, data.count * width), [data.count, width]), tf.tensor1d(data.labels.subarray(0, data.count), 'int32')] as const);
+    const [x, labels] = examples;
+    try {
+      const summary = summarizeFirstOrder(await firstOrderExamples((input) => predictor.scores(input), x, labels, config.epsilons), config.epsilons);
+      const finite = (v: number) => (Number.isFinite(v) ? v : null);
+      return {
+        metrics: {
+          count: data.count,
+          median_margin: finite(summary.medianMargin),
+          median_gradient_l1: finite(summary.medianGradientL1),
+          median_eps_star: finite(summary.medianEpsStar),
+          ...Object.fromEntries(
+            config.epsilons.flatMap((eps, e) => [
+              [atEps('linear_error', eps), summary.linearError[e]],
+              [atEps('step_error', eps), summary.stepError[e]],
+              [atEps('median_drop_ratio', eps), finite(summary.medianDropRatio[e])],
+            ]),
+          ),
+        },
+      };
+    } finally {
+      tf.dispose([x, labels]);
+    }
   });
 };
 
