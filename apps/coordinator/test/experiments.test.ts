@@ -172,10 +172,12 @@ function fakeArtifacts(unit: Unit): object | undefined {
 }
 
 describe('the catalogue', () => {
-  it('has unique claim ids; the MNIST experiments make exactly P1–P19 minus the CIFAR-10 P3, P16', () => {
+  it('has unique claim ids; the MNIST experiments make exactly P1–P19 minus the CIFAR-10 P3, P16, and studies beyond the paper name the claim they explain', () => {
     const ids = experiments.flatMap((e) => e.claims.map((c) => c.id));
     expect(new Set(ids).size).toBe(ids.length);
-    const mnist = experiments.filter((e) => e.dataset !== 'cifar10').flatMap((e) => e.claims.map((c) => c.id));
+    const paperClaim = /^P\d+$/;
+    for (const id of ids.filter((i) => !paperClaim.test(i))) expect(id, 'a claim beyond the paper is "<paper claim>-<what>"').toMatch(/^P\d+-[a-z]+$/);
+    const mnist = experiments.filter((e) => e.dataset !== 'cifar10').flatMap((e) => e.claims.map((c) => c.id)).filter((id) => paperClaim.test(id));
     expect([...mnist].sort()).toEqual([...EXPECTED_CLAIMS].sort());
     // Claims needing CIFAR-10 live only in CIFAR-10 experiments (which a sweep skips when the data is absent).
     const cifar = experiments.filter((e) => e.dataset === 'cifar10').flatMap((e) => e.claims.map((c) => c.id));
