@@ -15,9 +15,10 @@ import type { AnalysisRole, ClaimSpec, EvaluationRole, ExperimentSpec, ModelRole
  *  - epochs 1, 3, 10, 20 and the `cpu` net's 40 (the shared unit): the same trajectory cut earlier
  *    (the learning rate's clock is the yaml's 868 epochs, not the cap, so a shorter cap only stops
  *    sooner; the best epoch of each is kept, as for the `cpu` net);
- *  - 14 mean-field iterations (the paper's) at 10 epochs, against `epochs-10`;
- *  - 1,000 + 1,000 hidden units at 10 epochs, against `epochs-10` (the paper's 2,087 + 3,200 takes
- *    18 min per epoch here).
+ *  - 3 and 14 (the paper's) mean-field iterations at 10 epochs, against `epochs-10`'s 6, with the
+ *    same seed streams;
+ *  - 250 + 250 and 1,000 + 1,000 hidden units at 10 epochs, against `epochs-10`'s 500 + 500 (the
+ *    paper's 2,087 + 3,200 takes 18 min per epoch here).
  * FGSM and PGD curves at ε = .1 and .25 (all 10,000 test examples on `cpu`) say whether a variant's
  * FGSM error moves while PGD's stays: FGSM's single step failing, not the model resisting. A
  * first-order analysis per net says why FGSM's error is what it is: the paper's linear account
@@ -44,18 +45,28 @@ function variant(spec: (preset: PresetName) => MpDbmSpec, training: (preset: Pre
 }
 
 const SMOKE_EPOCHS: Record<(typeof EPOCHS)[number], number> = { 1: 1, 3: 1, 10: 2, 20: 2 };
+/** Mean-field iterations beside the cpu net's 6 (the paper's 14), and widths beside its 500 + 500; smoke: 3 and 4 iterations, a tenth of the widths. */
+const ITERATIONS = [3, 14] as const;
+const SMOKE_ITERATIONS: Record<(typeof ITERATIONS)[number], number> = { 3: 3, 14: 4 };
+const WIDTHS = [250, 1000] as const;
 
 const roles: Record<string, MpDbmRole> = {
   ...Object.fromEntries(EPOCHS.map((epochs) => [`epochs-${epochs}`, variant(baseSpec, (preset) => (preset === 'smoke' ? mpDbmTraining(SMOKE_EPOCHS[epochs]) : epochCap(preset, epochs)))])),
   // The cpu net itself (the mp-dbm experiment's unit, 40 epochs).
   'mp-dbm': mpDbmRole,
-  'iterations-14': variant(
-    (preset) => ({ ...baseSpec(preset), name: `${baseSpec(preset).name}-14it`, iterations: preset === 'smoke' ? 3 : 14 }),
-    (preset) => epochCap(preset, KNOB_EPOCHS[preset]),
+  // The same name, so the same seed streams (init, shuffling, masks, binarization): only the unrolled iterations differ.
+  ...Object.fromEntries(
+    ITERATIONS.map((iterations) => [
+      `iterations-${iterations}`,
+      variant((preset) => ({ ...baseSpec(preset), iterations: preset === 'smoke' ? SMOKE_ITERATIONS[iterations] : iterations }), (preset) => epochCap(preset, KNOB_EPOCHS[preset])),
+    ]),
   ),
-  'units-1000': variant(
-    (preset) => mpDbmSpec({ units: preset === 'smoke' ? [100, 100] : [1000, 1000], iterations: baseSpec(preset).iterations }),
-    (preset) => epochCap(preset, KNOB_EPOCHS[preset]),
+  // Another width is another name (the name forks the seed's streams), so these also differ in their draws.
+  ...Object.fromEntries(
+    WIDTHS.map((units) => [
+      `units-${units}`,
+      variant((preset) => mpDbmSpec({ units: preset === 'smoke' ? [units / 10, units / 10] : [units, units], iterations: baseSpec(preset).iterations }), (preset) => epochCap(preset, KNOB_EPOCHS[preset])),
+    ]),
   ),
 };
 
@@ -95,7 +106,7 @@ export const mpDbmAblation: ExperimentSpec = {
   maxSeeds: { cpu: 1, paper: 1 },
   scale: {
     smoke: { ...MNIST_SCALE.smoke, testCount: 200, shortened: `${MNIST_SCALE.smoke.shortened}; curves on the first 200 test examples` },
-    cpu: { ...MNIST_SCALE.cpu, shortened: `${CPU_SHORTENED}; variants change one of epochs (1–40), iterations (14 at 10 epochs) or width (1,000 + 1,000 at 10 epochs)` },
+    cpu: { ...MNIST_SCALE.cpu, shortened: `${CPU_SHORTENED}; variants change one of epochs (1–40), mean-field iterations (3 or 14, at 10 epochs) or width (250 + 250 or 1,000 + 1,000, at 10 epochs)` },
     paper: { ...MNIST_SCALE.cpu, shortened: `the cpu study (an ablation at the paper's size would take weeks here): ${CPU_SHORTENED}` },
   },
   models,
