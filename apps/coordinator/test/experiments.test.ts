@@ -11,6 +11,7 @@ import { refName, type ModelRef } from '../src/catalogue/experiments/types.js';
 import { craftRole, curveRole, matrixRole, planExperiment, sourceRole, type Plan } from '../src/catalogue/plan.js';
 import { OBJECTIVE_STEP_VERSIONS, unitKey } from '../src/units/key.js';
 import { MASKING_METRICS } from '../src/compute/handlers/masking.js';
+import { firstOrderMetric } from '@advx/metrics';
 import { restrictToClaims } from '../src/catalogue/restrict-claims.js';
 import { buildReport } from '../src/report/build.js';
 import { renderMarkdown } from '../src/report/markdown.js';
@@ -62,7 +63,7 @@ function metricsOf(unit: Unit): string[] {
     case 'linearity':
       return ['piecewise_r2_mean', 'piecewise_r2_min', 'linear_r2_mean'];
     case 'first-order':
-      return ['count', 'median_margin', 'median_gradient_l1', 'median_eps_star', ...c.epsilons.flatMap((eps) => ['linear_error', 'step_error', 'median_drop_ratio'].map((m) => `${m}_eps_${eps}`))];
+      return ['count', 'nonfinite_count', 'median_margin', 'median_gradient_l1', 'median_eps_star', ...c.epsilons.flatMap((eps) => (['runner_up_linear_error', 'runner_up_step_error', 'median_drop_ratio'] as const).map((m) => firstOrderMetric(m, eps)))];
     case 'fooling':
       return ['success_mean', 'success_min', 'per_step_success_mean', 'per_step_success_min', ...Array.from({ length: 10 }, (_, i) => `success_class_${i}`)];
     case 'examples':

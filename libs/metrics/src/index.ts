@@ -5,4 +5,4 @@ export { logitsAlongDirection, piecewiseLinearFit, type PiecewiseFit, type Piece
 export { AgreementAccumulator, type AgreementStats } from './agreement.js';
 export { maskingChecks, noiseBand, MASKING_CHECK_IDS, DEFAULT_MASKING_THRESHOLDS, type MaskingCheckId, type CheckStatus, type CheckOutcome, type MaskingMeasurements, type MaskingThresholds } from './masking-checks.js';
 export { catastrophicOverfitting, type OverfittingCheck, type OverfittingOptions, type PgdAccuracyPoint } from './overfitting.js';
-export { firstOrderExamples, summarizeFirstOrder, type FirstOrderExamples, type FirstOrderSummary } from './first-order.js';
+export { firstOrderExamples, summarizeFirstOrder, firstOrderMetric, type FirstOrderExamples, type FirstOrderSummary } from './first-order.js';

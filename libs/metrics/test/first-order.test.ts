@@ -44,8 +44,9 @@ describe('firstOrderExamples / summarizeFirstOrder', () => {
     const summary = summarizeFirstOrder(out, epsilons);
     summary.medianDropRatio.forEach((ratio) => expect(ratio).toBeCloseTo(1, 5));
     // Linear: the linearized error is the realized one.
-    expect(summary.stepError).toEqual(summary.linearError);
-    expect(summary.linearError[1]).toBeGreaterThanOrEqual(summary.linearError[0]);
+    expect(summary.runnerUpStepError).toEqual(summary.runnerUpLinearError);
+    expect(summary.runnerUpLinearError[1]).toBeGreaterThanOrEqual(summary.runnerUpLinearError[0]);
+    expect(summary.nonFinite).toBe(0);
     tf.dispose([Wt, bt, x, y]);
   });
 
@@ -64,5 +65,16 @@ describe('firstOrderExamples / summarizeFirstOrder', () => {
     const epsStar = Array.from(out.margins, (m, i) => m / out.gradientL1[i]).sort((a, c) => a - c);
     expect(summary.medianEpsStar).toBeCloseTo((epsStar[n / 2 - 1] + epsStar[n / 2]) / 2, 6);
     tf.dispose([Wt, bt, x, labels]);
+  });
+
+  it('counts non-finite examples apart and leaves them out of every rate and median', () => {
+    const examples = { margins: Float32Array.from([1, NaN, -1, 2]), gradientL1: Float32Array.from([10, 1, 1, Infinity]), marginsAfter: [Float32Array.from([-1, NaN, -2, 1])] };
+    const summary = summarizeFirstOrder(examples, [0.25]);
+    expect(summary.nonFinite).toBe(2);
+    // Left: example 0 (correct, ε* = .1, flipped by both) and example 2 (already wrong).
+    expect(summary.runnerUpLinearError).toEqual([1]);
+    expect(summary.runnerUpStepError).toEqual([1]);
+    expect(summary.medianEpsStar).toBeCloseTo(0.1, 6);
+    expect(summary.medianDropRatio[0]).toBeCloseTo(2 / 2.5, 6);
   });
 });

@@ -11,7 +11,7 @@ import { isMpDbmTrain, type UnitConfig } from './types.js';
  * dropout, best-epoch weights, the continued stage); train 4 backpropagates from lr instead of 1
  * (the update needs no multiply by lr), which moves the weights by rounding only.
  */
-export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 4, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, 'first-order': 1, fooling: 3, masking: 1 };
+export const UNIT_CODE_VERSIONS: Record<UnitConfig['kind'], number> = { train: 4, craft: 2, evaluate: 2, examples: 2, rubbish: 2, linearity: 2, 'first-order': 2, fooling: 3, masking: 1 };
 
 /**
  * Bumped when one training objective's step changes what it computes, so that only its models are

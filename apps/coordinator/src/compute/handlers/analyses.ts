@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { Rng } from '@advx/data';
 import { exactSign, fgsm, foolingRun, lossGradient, rubbishExamples } from '@advx/attacks';
-import { firstOrderExamples, logitsAlongDirection, piecewiseLinearFit, rubbishStats, summarizeFirstOrder } from '@advx/metrics';
+import { firstOrderExamples, firstOrderMetric, logitsAlongDirection, piecewiseLinearFit, rubbishStats, summarizeFirstOrder } from '@advx/metrics';
 import { Classifier, asAttackTarget } from '@advx/models';
 import type { ExamplesArtifacts, FoolingArtifacts, LinearityArtifacts, RubbishArtifacts } from '../../units/artifacts.js';
 import { withModelAndTestData, type Handler } from './context.js';
@@ -120,9 +120,6 @@ export const runLinearity: Handler<'linearity'> = async (context, unit) => {
   });
 };
 
-/** A metric name for one ε of a first-order unit ("step_error_eps_0.25"). */
-export const atEps = (metric: string, eps: number) => `${metric}_eps_${eps}`;
-
 export const runFirstOrder: Handler<'first-order'> = async (context, unit) => {
   const { config } = unit;
   return withModelAndTestData(context, config.dataset, config.model, async (predictor, data, width) => {
@@ -134,14 +131,15 @@ export const runFirstOrder: Handler<'first-order'> = async (context, unit) => {
       return {
         metrics: {
           count: data.count,
+          nonfinite_count: summary.nonFinite,
           median_margin: finite(summary.medianMargin),
           median_gradient_l1: finite(summary.medianGradientL1),
           median_eps_star: finite(summary.medianEpsStar),
           ...Object.fromEntries(
             config.epsilons.flatMap((eps, e) => [
-              [atEps('linear_error', eps), summary.linearError[e]],
-              [atEps('step_error', eps), summary.stepError[e]],
-              [atEps('median_drop_ratio', eps), finite(summary.medianDropRatio[e])],
+              [firstOrderMetric('runner_up_linear_error', eps), finite(summary.runnerUpLinearError[e])],
+              [firstOrderMetric('runner_up_step_error', eps), finite(summary.runnerUpStepError[e])],
+              [firstOrderMetric('median_drop_ratio', eps), finite(summary.medianDropRatio[e])],
             ]),
           ),
         },

@@ -62,15 +62,17 @@ export async function runCheckpointedTraining<C extends Checkpoint, O extends Tr
   const checkpointFile = checkpointPath(context.runsDir, unit.key);
   const interval = checkpointInterval();
   let lastCheckpoint = performance.now();
-  const curves = openCurveWriter(context.backend, tensorboardDirectory(context.runsDir, unit.key), job.adversarialCurves);
+  let curves: ReturnType<typeof openCurveWriter> | null = null;
   try {
+    curves = openCurveWriter(context.backend, tensorboardDirectory(context.runsDir, unit.key), job.adversarialCurves);
+    const writer = curves;
     const resume = job.fromDecoded ? await readCheckpoint<C>(checkpointFile, job.fromDecoded) : await readCheckpoint<C>(checkpointFile);
     let step = resume ? resume.history.length : 0;
     const resumedFrom = resume ? step : null;
     const outcome = await job.fit({
       resume,
       onEpoch: (r, bestEpoch) => {
-        curves.epoch(r, ++step);
+        writer.epoch(r, ++step);
         context.progress({
           type: 'epoch', key: unit.key, role: unit.role, seed: unit.seed, stage: r.stage, epoch: r.epoch, epochs: job.epochsOfStage(r.stage),
           loss: r.trainLoss, bestEpoch, examplesPerSecond: r.examplesPerSecond, elapsedSeconds: (performance.now() - started) / 1000,
@@ -105,7 +107,7 @@ export async function runCheckpointedTraining<C extends Checkpoint, O extends Tr
       artifacts: { history: outcome.history },
     };
   } finally {
-    curves.close();
+    curves?.close();
     job.model.dispose();
   }
 }
