@@ -19,7 +19,8 @@ import type { AnalysisRole, ClaimSpec, EvaluationRole, ExperimentSpec, MetricCla
  *  - 3 and 14 (the paper's) mean-field iterations at 10 epochs, against `epochs-10`'s 6, with the
  *    same seed streams;
  *  - 250 + 250 and 1,000 + 1,000 hidden units at 10 epochs, against `epochs-10`'s 500 + 500 (the
- *    paper's 2,087 + 3,200 takes 18 min per epoch here).
+ *    paper's 2,087 + 3,200 takes 18 min per epoch here);
+ *  - 1,000 + 1,000 units with 14 iterations at 10 epochs: both of the paper's directions at once.
  * FGSM and PGD curves at ε = .1 and .25 (in the pixel box, as every curve; all 10,000 test examples on `cpu`) say whether a variant's
  * FGSM error moves while PGD's stays: FGSM's single step failing, not the model resisting. A
  * first-order analysis per net says why FGSM's error is what it is: the paper's linear account
@@ -53,6 +54,9 @@ const ITERATIONS = [3, 14] as const;
 const SMOKE_ITERATIONS: Record<(typeof ITERATIONS)[number], number> = { 3: 3, 14: 4 };
 const WIDTHS = [250, 1000] as const;
 
+/** The cpu net at another width (a tenth of it on smoke); its name, and so its seed streams, differ. */
+const widthSpec = (preset: PresetName, units: number): MpDbmSpec => mpDbmSpec({ units: preset === 'smoke' ? [units / 10, units / 10] : [units, units], iterations: baseSpec(preset).iterations });
+
 const roles: Record<string, MpDbmRole> = {
   ...Object.fromEntries(EPOCHS.map((epochs) => [`epochs-${epochs}`, variant(baseSpec, (preset) => epochCap(preset, epochs, SMOKE_EPOCHS[epochs]))])),
   // The cpu net itself: on `cpu` the mp-dbm experiment's unit (the same spec, 40 epochs, rule).
@@ -68,8 +72,13 @@ const roles: Record<string, MpDbmRole> = {
   ...Object.fromEntries(
     WIDTHS.map((units) => [
       `units-${units}`,
-      variant((preset) => mpDbmSpec({ units: preset === 'smoke' ? [units / 10, units / 10] : [units, units], iterations: baseSpec(preset).iterations }), (preset) => epochCap(preset, KNOB_EPOCHS.cpu, KNOB_EPOCHS.smoke)),
+      variant((preset) => widthSpec(preset, units), (preset) => epochCap(preset, KNOB_EPOCHS.cpu, KNOB_EPOCHS.smoke)),
     ]),
+  ),
+  // Both of the paper's directions at once, on units-1000's streams: with iterations-14, units-1000 and epochs-10, a 2 × 2 design.
+  'units-1000-iterations-14': variant(
+    (preset) => ({ ...widthSpec(preset, 1000), iterations: preset === 'smoke' ? SMOKE_ITERATIONS[14] : 14 }),
+    (preset) => epochCap(preset, KNOB_EPOCHS.cpu, KNOB_EPOCHS.smoke),
   ),
 };
 
@@ -117,7 +126,7 @@ export const mpDbmAblation: ExperimentSpec = {
   maxSeeds: { cpu: 1, paper: 1 },
   scale: {
     smoke: { ...MNIST_SCALE.smoke, testCount: 200, shortened: `${MNIST_SCALE.smoke.shortened}; curves on the first 200 test examples` },
-    cpu: { ...MNIST_SCALE.cpu, shortened: `${CPU_SHORTENED}; variants change one of epochs (1–40), mean-field iterations (3 or 14, at 10 epochs) or width (250 + 250 or 1,000 + 1,000, at 10 epochs)` },
+    cpu: { ...MNIST_SCALE.cpu, shortened: `${CPU_SHORTENED}; variants change one of epochs (1–40), mean-field iterations (3 or 14, at 10 epochs) or width (250 + 250 or 1,000 + 1,000, at 10 epochs), and one both (1,000 + 1,000 with 14 iterations)` },
     paper: { ...MNIST_SCALE.cpu, shortened: `the cpu study (an ablation at the paper's size would take weeks here): ${CPU_SHORTENED}` },
   },
   models,
