@@ -14,6 +14,7 @@ import { MASKING_METRICS } from '../src/compute/handlers/masking.js';
 import { firstOrderMetric } from '@advx/metrics';
 import { restrictToClaims } from '../src/catalogue/restrict-claims.js';
 import { buildReport } from '../src/report/build.js';
+import { metricStatus } from '../src/report/verdict.js';
 import { renderMarkdown } from '../src/report/markdown.js';
 import { writeFiguresAndHtml } from '../src/report/html.js';
 import type { UnitStatus } from '../src/schedule/status.js';
@@ -464,6 +465,20 @@ describe('claim status in the report', () => {
     const l1 = planExperiment(EXPERIMENTS['l1-weight-decay'], 'smoke', [1], 'sum');
     expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.04 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('differs: train_error_l1_0025');
     expect(buildReport('x', [l1], [], statusesWith(l1, { clean_error: 0.06 }), 1, false, 'smoke', [1], 'mnist').claims[0].status).toBe('reproduced');
+  });
+
+  it('shows plain-number metrics (margins, norms, ε*) as numbers and rates as percents, in the markdown and the statuses', () => {
+    const plan = planExperiment(EXPERIMENTS['mp-dbm-ablation'], 'smoke', [1], 'sum');
+    const report = buildReport('x', [plan], [], statusesWith(plan, { clean_error: 0.0353, adv_error: 0.7834, median_margin: 5.927, median_eps_star: 0.1638 }), 1, false, 'smoke', [1], 'mnist');
+    const metrics = report.claims.find((c) => c.id === 'P13-ablation')!.metrics;
+    expect(metrics['mp-dbm_margin']).toMatchObject({ unit: 'number', mean: 5.927 });
+    expect(metrics['mp-dbm_adv_error']).toMatchObject({ unit: 'fraction' });
+    const markdown = renderMarkdown(report);
+    expect(markdown).toContain('| P13-ablation | mp-dbm_margin | – | 5.927 ± 0 |');
+    expect(markdown).toContain('| P13-ablation | mp-dbm_eps_star | – | 0.1638 ± 0 |');
+    expect(markdown).toContain('| P13-ablation | mp-dbm_adv_error | – | 78.34% ± 0.00% |');
+    expect(metricStatus({ kind: 'off', by: 0.5, tolerance: 0.1 }, 'number')).toBe('off by +0.5 (tolerance ±0.1)');
+    expect(metricStatus({ kind: 'off', by: 0.005, tolerance: 0.001 })).toBe('off by +0.50 pp (tolerance ±0.10 pp)');
   });
 
   it('warns in a smoke report that its statuses say nothing about the paper, and only there', () => {

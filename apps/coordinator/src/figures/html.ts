@@ -19,7 +19,7 @@ function metricCells(name: string, m: HtmlMetric): string {
   const show = (x: number | null) => formatMetric(x, m.unit);
   const ours = m.n > 0 ? `${show(m.mean)} <span class="pm">± ${show(m.std)}</span>` : '–';
   const ci = m.n > 0 && Number.isFinite(m.ci95) ? `±${show(m.ci95)}` : '–';
-  const tolerance = m.tolerance === null ? '' : ` title="tolerance ±${(m.tolerance * 100).toFixed(2)} pp"`;
+  const tolerance = m.tolerance === null ? '' : ` title="tolerance ±${m.unit === 'number' ? show(m.tolerance) : `${(m.tolerance * 100).toFixed(2)} pp`}"`;
   return `<td class="metric">${esc(name)}</td><td class="num"${tolerance}>${m.paper === null ? '–' : show(m.paper)}</td><td class="num">${ours}</td><td class="num">${ci}</td><td class="num">${m.n}</td><td>${badge(m.status, m.tone)}</td>`;
 }
 

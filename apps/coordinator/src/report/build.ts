@@ -79,7 +79,7 @@ function experimentParts(plan: Plan, statuses: Map<string, UnitStatus>) {
           n: summary.n,
           values,
           verdict,
-          status: metricStatus(verdict),
+          status: metricStatus(verdict, metric.unit),
           paperInCi: metric.paper === null || !Number.isFinite(summary.ci95) || summary.n < 2 ? null : Math.abs(summary.mean - metric.paper) <= summary.ci95,
           alternative: metric.alternative ?? null,
           unit: metric.unit ?? 'fraction',

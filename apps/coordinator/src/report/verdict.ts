@@ -1,6 +1,7 @@
 import type { CheckStatus } from '@advx/metrics';
 import type { MetricClaim } from '../catalogue/experiments/types.js';
 import type { UnitState } from '../schedule/status.js';
+import { formatMetric, type MetricUnit } from '../support/metric-format.js';
 
 /**
  * A claim's and a metric's verdict as values, and the one place they become words (report.json's
@@ -47,10 +48,12 @@ export function claimVerdict(metrics: Record<string, { paper: number | null; n: 
   return differing.length === 0 ? { kind: 'reproduced' } : { kind: 'differs', metrics: differing };
 }
 
-const pp = (x: number) => `${(x * 100).toFixed(2)} pp`;
-const percent = (x: number) => `${(x * 100).toFixed(2)}%`;
+/** A difference: percentage points for a rate, the number itself for a plain one. */
+const difference = (x: number, unit: MetricUnit) => (unit === 'fraction' ? `${(x * 100).toFixed(2)} pp` : formatMetric(x, unit));
 
-export function metricStatus(verdict: MetricVerdict): string {
+export function metricStatus(verdict: MetricVerdict, unit: MetricUnit = 'fraction'): string {
+  const pp = (x: number) => difference(x, unit);
+  const percent = (x: number) => formatMetric(x, unit);
   switch (verdict.kind) {
     case 'no-data':
       return 'no data';
