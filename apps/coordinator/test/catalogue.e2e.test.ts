@@ -108,8 +108,9 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
           continue;
         }
         expect(metric.values).toEqual([metric.mean]);
-        // Rates, except the epoch count early stopping chose.
+        // Rates, except the epoch count early stopping chose and the plain numbers (margins, norms, ε*), which are finite.
         if (name === 'chosen_epochs') expect([1, 2]).toContain(metric.mean);
+        else if (spec.metrics[name].unit === 'number') expect(Number.isFinite(metric.mean), `${claim.id}.${name}`).toBe(true);
         else expect(metric.mean, `${claim.id}.${name}`).toBeGreaterThanOrEqual(0), expect(metric.mean, `${claim.id}.${name}`).toBeLessThanOrEqual(1);
       }
     }
@@ -136,8 +137,11 @@ describe.skipIf(!mnistDir || !nativeBackend)('--experiment all --preset smoke --
     const agreement = report.matrices.find((m) => m.metric === 'agreement')!;
     agreement.values.forEach((row, i) => (row[i] === null ? undefined : expect(row[i]).toBe(1)));
 
-    expect(report.curves.map((c) => c.id)).toEqual(['robustness', 'strong-attacks']);
-    const [curve, strong] = report.curves;
+    expect(report.curves.map((c) => c.id)).toEqual(['mp-dbm-ablation', 'robustness', 'strong-attacks']);
+    const [ablation, curve, strong] = report.curves;
+    // 11 nets (10 MP-DBM variants and the maxout net) × FGSM and PGD, at ε = .1 and .25.
+    expect(ablation.series).toHaveLength(22);
+    for (const series of ablation.series) expect(series.points.map(([eps]) => eps), `${series.model}/${series.attack}`).toEqual([0.1, 0.25]);
     // 5 models (softmax, maxout, maxout-adv, RBF, MP-DBM) × 9 attacks (every attack of the project and their worst case).
     expect(curve.series).toHaveLength(45);
     for (const series of curve.series) {
