@@ -83,12 +83,12 @@ function syntheticData(count: number, rng: Rng): TrainData {
   return { images: rng.fillUniform(new Float32Array(count * INPUT)), labels, count };
 }
 
-/** examples/s of each `train` epoch after the warm-up ones; one epoch = `steps` full batches. */
 /** The bench's training config: lr small and constant so random labels never diverge (schedule values do not change the work). */
 export function benchTrainConfig(epochs: number, batchSize: number, objective: Objective): TrainConfig {
   return { epochs, batchSize, learningRate: { initial: 0.01, decayFactor: 1, min: 0 }, momentum: { initial: 0.5, final: 0.5, startEpoch: 1, saturateEpoch: 1 }, objective };
 }
 
+/** examples/s of each `train` epoch after the warm-up ones; one epoch = `steps` full batches. */
 async function timeTraining(spec: ModelSpec, objective: Objective, s: ChildSettings, data: TrainData, batch = s.batch): Promise<number[]> {
   const model = new Classifier(spec, INPUT, CLASSES, Rng.fromSeed(1));
   const config = benchTrainConfig(s.warmup + s.reps, batch, objective);

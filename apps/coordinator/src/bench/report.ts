@@ -273,7 +273,10 @@ function workloadSection(r: BenchReport): string[] {
       const cells = [
         ...tfValues.map((v) => num(v)),
         ...peerValues.map((v) => num(v)),
-        ...peers.map((p, i) => ratio(tfValues[runs.findIndex((run) => run.threads === p.threads)] !== undefined && peerValues[i] ? tfValues[runs.findIndex((run) => run.threads === p.threads)]! / peerValues[i]! : null)),
+        ...peers.map((p, i) => {
+          const tfValue = tfValues[runs.findIndex((run) => run.threads === p.threads)];
+          return ratio(tfValue !== undefined && peerValues[i] ? tfValue / peerValues[i]! : null);
+        }),
         ...(threads.length > 1 ? [ratio(tfValues.at(-1) && tfValues[0] ? tfValues.at(-1)! / tfValues[0]! : null)] : []),
         ...(peers.length > 1 ? [ratio(peerValues.at(-1) && peerValues[0] ? peerValues.at(-1)! / peerValues[0]! : null)] : []),
       ];

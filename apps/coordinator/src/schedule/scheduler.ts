@@ -18,8 +18,7 @@ export interface ScheduleOptions {
   signal?: AbortSignal;
   /**
    * Units handed to the executor at once (its worker count). Holding the rest back lets the
-   * scheduler choose: units that read finished models go first, so claims fill in as the sweep
-   * runs and an interrupted sweep has as many complete seeds as possible.
+   * scheduler choose which ready unit a freed worker takes (`order`).
    */
   maxInFlight?: number;
   /** Which ready unit goes first (schedule/order.ts); default 'longest-chain'. */

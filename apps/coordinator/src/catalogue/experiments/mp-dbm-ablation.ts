@@ -32,8 +32,6 @@ import type { AnalysisRole, ClaimSpec, EvaluationRole, ExperimentSpec, MetricCla
  * the paper's size would take weeks here).
  */
 const EPOCHS = [1, 3, 10, 20] as const;
-/** The knobs' base length: the iterations and width variants train this many epochs (`smoke`: 3, as `epochs-10` there). */
-const KNOB_EPOCHS: Record<PresetName, number> = { smoke: 3, cpu: 10, paper: 10 };
 /** Smoke epochs of the epoch variants and of the 40-epoch net: all different, so every role is its own unit as on `cpu`. */
 const SMOKE_EPOCHS: Record<(typeof EPOCHS)[number] | 40, number> = { 1: 1, 3: 2, 10: 3, 20: 4, 40: 5 };
 
@@ -43,7 +41,9 @@ function perPreset<T>(of: (preset: PresetName) => T): Record<PresetName, T> {
 
 /** The net a preset's knobs start from: the mp-dbm experiment's `cpu` net (its smoke net on smoke). */
 const baseSpec = (preset: PresetName): MpDbmSpec => MP_DBM_SPECS[preset === 'smoke' ? 'smoke' : 'cpu'];
-const epochCap = (preset: PresetName, epochs: number, smokeEpochs: number): MpDbmTrainConfig => mpDbmTraining(preset === 'smoke' ? smokeEpochs : epochs);
+const epochCap = (preset: PresetName, epochs: (typeof EPOCHS)[number]): MpDbmTrainConfig => mpDbmTraining(preset === 'smoke' ? SMOKE_EPOCHS[epochs] : epochs);
+/** The iterations and width variants train as long as `epochs-10`, their baseline. */
+const knobTraining = (preset: PresetName): MpDbmTrainConfig => epochCap(preset, 10);
 
 function variant(spec: (preset: PresetName) => MpDbmSpec, training: (preset: PresetName) => MpDbmTrainConfig): MpDbmRole {
   return { spec: perPreset(spec), training: perPreset(training), earlyStopping: mpDbmRole.earlyStopping };
@@ -58,27 +58,27 @@ const WIDTHS = [250, 1000] as const;
 const widthSpec = (preset: PresetName, units: number): MpDbmSpec => mpDbmSpec({ units: preset === 'smoke' ? [units / 10, units / 10] : [units, units], iterations: baseSpec(preset).iterations });
 
 const roles: Record<string, MpDbmRole> = {
-  ...Object.fromEntries(EPOCHS.map((epochs) => [`epochs-${epochs}`, variant(baseSpec, (preset) => epochCap(preset, epochs, SMOKE_EPOCHS[epochs]))])),
+  ...Object.fromEntries(EPOCHS.map((epochs) => [`epochs-${epochs}`, variant(baseSpec, (preset) => epochCap(preset, epochs))])),
   // The cpu net itself: on `cpu` the mp-dbm experiment's unit (the same spec, 40 epochs, rule).
   'mp-dbm': variant(baseSpec, (preset) => (preset === 'smoke' ? mpDbmTraining(SMOKE_EPOCHS[40]) : MP_DBM_TRAINING.cpu)),
   // The same name, so the same seed streams (init, shuffling, masks, binarization): only the unrolled iterations differ.
   ...Object.fromEntries(
     ITERATIONS.map((iterations) => [
       `iterations-${iterations}`,
-      variant((preset) => ({ ...baseSpec(preset), iterations: preset === 'smoke' ? SMOKE_ITERATIONS[iterations] : iterations }), (preset) => epochCap(preset, KNOB_EPOCHS.cpu, KNOB_EPOCHS.smoke)),
+      variant((preset) => ({ ...baseSpec(preset), iterations: preset === 'smoke' ? SMOKE_ITERATIONS[iterations] : iterations }), knobTraining),
     ]),
   ),
   // Another width is another name (the name forks the seed's streams), so these also differ in their draws.
   ...Object.fromEntries(
     WIDTHS.map((units) => [
       `units-${units}`,
-      variant((preset) => widthSpec(preset, units), (preset) => epochCap(preset, KNOB_EPOCHS.cpu, KNOB_EPOCHS.smoke)),
+      variant((preset) => widthSpec(preset, units), knobTraining),
     ]),
   ),
   // Both of the paper's directions at once, on units-1000's streams: with iterations-14, units-1000 and epochs-10, a 2 × 2 design.
   'units-1000-iterations-14': variant(
     (preset) => ({ ...widthSpec(preset, 1000), iterations: preset === 'smoke' ? SMOKE_ITERATIONS[14] : 14 }),
-    (preset) => epochCap(preset, KNOB_EPOCHS.cpu, KNOB_EPOCHS.smoke),
+    knobTraining,
   ),
 };
 

@@ -66,7 +66,8 @@ export async function runCheckpointedTraining<C extends Checkpoint, O extends Tr
   try {
     curves = openCurveWriter(context.backend, tensorboardDirectory(context.runsDir, unit.key), job.adversarialCurves);
     const writer = curves;
-    const resume = job.fromDecoded ? await readCheckpoint<C>(checkpointFile, job.fromDecoded) : await readCheckpoint<C>(checkpointFile);
+    // Without `fromDecoded`, readCheckpoint's default (the classifier protocol's) applies.
+    const resume = await readCheckpoint<C>(checkpointFile, job.fromDecoded);
     let step = resume ? resume.history.length : 0;
     const resumedFrom = resume ? step : null;
     const outcome = await job.fit({
